@@ -1,0 +1,42 @@
+"""GET /api/v1/me: who the API key acts as."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel
+from spectree import Response
+
+from connector.api import bp, spec
+from connector.api.auth import current_principal, require_key
+from connector.api.schemas import ProblemOut
+from connector.db import request_session
+from connector.models import Org
+
+
+class OrgOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+class MeOut(BaseModel):
+    org: OrgOut
+    role: str
+    api_key_id: uuid.UUID
+
+
+@bp.get("/me")
+@require_key()
+@spec.validate(
+    resp=Response(HTTP_200=MeOut, HTTP_401=ProblemOut), tags=["account"], operation_id="getMe"
+)
+def get_me() -> MeOut:
+    """The organization and role of the calling API key."""
+    principal = current_principal()
+    org = request_session().get_one(Org, principal.org_id)
+    return MeOut(
+        org=OrgOut(id=org.id, slug=org.slug, name=org.name),
+        role=principal.role.value,
+        api_key_id=principal.api_key_id,
+    )

@@ -1,0 +1,120 @@
+"""CLI verbs grouped by area: `flask db …`, `flask demo …`, `flask org …`, `flask apikey …`.
+
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from connector import migrate
+from connector.db import get_db, unit_of_work
+from connector.models import Role
+from connector.orgs import create_api_key, create_org, find_org, parse_role, seed_demo
+from connector.problems import Problem
+
+db_cli = AppGroup("db", help="The database schema.")
+demo_cli = AppGroup("demo", help="The demo organization.")
+org_cli = AppGroup("org", help="Organizations (tenants).")
+apikey_cli = AppGroup("apikey", help="API keys.")
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn what a user can fix into one line and exit code 1."""
+    try:
+        yield
+    except Problem as problem:
+        raise click.ClickException(problem.detail or problem.title) from None
+    except (OperationalError, ProgrammingError) as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        hint = (
+            " (run: flask --app wsgi db upgrade)"
+            if "no such table" in reason or "does not exist" in reason
+            else ""
+        )
+        raise click.ClickException(f"database: {reason}{hint}") from None
+
+
+def _settings() -> Any:
+    return current_app.extensions["countersign.settings"]
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the schema up to REVISION (default: the newest)."""
+    with one_line_errors():
+        migrate.upgrade(get_db().url, revision)
+        with get_db().engine.connect() as connection:
+            click.echo(f"database at revision {migrate.current_revision(connection)}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    with one_line_errors(), get_db().engine.connect() as connection:
+        click.echo(
+            migrate.current_revision(connection) or "empty (run: flask --app wsgi db upgrade)"
+        )
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    with one_line_errors():
+        migrate.make_revision(get_db().url, message)
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create the demo org, its people and teams (idempotent) and print how to sign in."""
+    with one_line_errors(), unit_of_work() as session:
+        demo = seed_demo(session, secret_key=_settings().secret_key)
+        lines = [
+            f"Demo organization '{demo.org.slug}' ({demo.org.name}) is ready.",
+            f"  admin: {demo.admin.email}  API key: {demo.admin_key}",
+            f"  agent: {demo.agent.email}  API key: {demo.agent_key}",
+            "Sign in to the API with a key, for example:",
+            f"  curl -H 'Authorization: Bearer {demo.admin_key}' {_settings().base_url}/api/v1/me",
+        ]
+    click.echo("\n".join(lines))
+
+
+@org_cli.command("create")
+@click.option("--slug", required=True, help="Short unique name: lowercase letters, digits, -.")
+@click.option("--name", required=True, help="The organization's display name.")
+def org_create(slug: str, name: str) -> None:
+    """Create an organization."""
+    with one_line_errors(), unit_of_work() as session:
+        org = create_org(session, slug=slug, name=name)
+        click.echo(f"created organization {org.slug} ({org.id})")
+
+
+@apikey_cli.command("create")
+@click.option("--org", "org_slug", required=True, help="The organization's slug.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="", help="A label to recognise the key by.")
+def apikey_create(org_slug: str, role: str, name: str) -> None:
+    """Create an API key and print it alone on stdout. It is stored hashed and shown only now."""
+    with one_line_errors(), unit_of_work() as session:
+        _, key = create_api_key(
+            session, org=find_org(session, org_slug), role=parse_role(role), name=name
+        )
+    click.echo(key)
+
+
+COMMANDS: tuple[Callable[..., Any], ...] = (db_cli, demo_cli, org_cli, apikey_cli)
+
+
+def init_app(app: Flask) -> None:
+    for group in COMMANDS:
+        app.cli.add_command(group)  # type: ignore[arg-type]

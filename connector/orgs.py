@@ -1,0 +1,167 @@
+"""Organizations, their people and their API keys: creating them and authenticating keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.models import ApiKey, Org, Role, Team, User, utcnow
+from connector.problems import Problem
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+KEY_PATTERN = re.compile(r"^cs_([a-z0-9]{6,16})_([A-Za-z0-9_-]{20,100})$")
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def invalid(field: str, message: str) -> Problem:
+    return Problem(
+        422, "Invalid input", f"{field}: {message}", errors=[{"path": field, "message": message}]
+    )
+
+
+def create_org(session: Session, *, slug: str, name: str) -> Org:
+    slug, name = slug.strip(), name.strip()
+    if not SLUG.match(slug):
+        raise invalid("slug", "use 1-63 lowercase letters, digits and inner hyphens")
+    if not name or len(name) > 200:
+        raise invalid("name", "must be 1 to 200 characters")
+    if session.scalar(select(Org.id).where(Org.slug == slug)) is not None:
+        raise Problem(409, "Conflict", f"an organization with slug {slug!r} already exists")
+    org = Org(slug=slug, name=name)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def find_org(session: Session, slug: str) -> Org:
+    org = session.scalar(select(Org).where(Org.slug == slug))
+    if org is None:
+        raise Problem(404, "Not Found", f"no organization with slug {slug!r}")
+    return org
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise invalid("role", f"must be one of {allowed}, not {value!r}") from None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(
+    session: Session,
+    *,
+    org: Org,
+    role: Role,
+    name: str = "",
+    user: User | None = None,
+    secret: str | None = None,
+    prefix: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the key itself, which is never stored and shown once."""
+    prefix = prefix or secrets.token_hex(5)
+    key = f"cs_{prefix}_{secret or secrets.token_urlsafe(32)}"
+    row = ApiKey(
+        org_id=org.id,
+        role=role.value,
+        name=name or f"{role.value} key",
+        prefix=prefix,
+        key_hash=hash_key(key),
+        user_id=user.id if user else None,
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def authenticate_api_key(session: Session, presented: str) -> ApiKey | None:
+    """The live key matching ``presented``, or None. Constant-time on the secret part."""
+    match = KEY_PATTERN.match(presented.strip())
+    if not match:
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, hash_key(presented.strip())):
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
+        row.last_used_at = now
+    return row
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    org: Org
+    admin: User
+    agent: User
+    admin_key: str
+    agent_key: str
+
+
+DEMO_SLUG = "demo"
+DEMO_PEOPLE = (
+    ("admin@demo.countersign.test", "Ada Admin", Role.ADMIN, ("Support", "Sales")),
+    ("agent@demo.countersign.test", "Sam Agent", Role.AGENT, ("Support",)),
+)
+
+
+def seed_demo(session: Session, *, secret_key: str) -> DemoOrg:
+    """Create (or find) the demo org, its people, teams and keys. Safe to run any number of times.
+
+    The demo keys are derived from the instance's secret key, so every run prints the same ones
+    without storing them.
+    """
+    org = session.scalar(select(Org).where(Org.slug == DEMO_SLUG))
+    if org is None:
+        org = create_org(session, slug=DEMO_SLUG, name="Demo Company")
+    teams = {t.name: t for t in session.scalars(select(Team).where(Team.org_id == org.id))}
+    for team_name in ("Support", "Sales"):
+        if team_name not in teams:
+            teams[team_name] = Team(org_id=org.id, name=team_name)
+            session.add(teams[team_name])
+    users = []
+    for email, name, role, team_names in DEMO_PEOPLE:
+        user = session.scalar(select(User).where(User.org_id == org.id, User.email == email))
+        if user is None:
+            user = User(org_id=org.id, email=email, name=name, role=role.value)
+            session.add(user)
+        for team_name in team_names:
+            if teams[team_name] not in user.teams:
+                user.teams.append(teams[team_name])
+        users.append(user)
+    session.flush()
+    keys = [_demo_key(session, org, user, secret_key) for user in users]
+    return DemoOrg(org=org, admin=users[0], agent=users[1], admin_key=keys[0], agent_key=keys[1])
+
+
+def _demo_key(session: Session, org: Org, user: User, secret_key: str) -> str:
+    prefix = "demo" + user.role[:6]
+    secret = hmac.new(secret_key.encode(), f"demo-key:{prefix}".encode(), "sha256").hexdigest()
+    key = f"cs_{prefix}_{secret[:40]}"
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None:
+        create_api_key(
+            session,
+            org=org,
+            role=Role(user.role),
+            name="demo key",
+            user=user,
+            prefix=prefix,
+            secret=secret[:40],
+        )
+    elif row.key_hash != hash_key(key):  # the instance's secret key changed: follow it
+        row.key_hash = hash_key(key)
+        row.revoked_at = None
+    return key

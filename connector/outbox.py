@@ -1,0 +1,154 @@
+"""The transactional outbox: external side effects recorded with the change, delivered after.
+
+An operation calls :func:`record` in its transaction. After commit a job delivers the message
+through the handler registered for its kind (CRM write-back, mail, webhooks register theirs).
+A periodic sweep re-requests anything still due, so a lost queue or a killed worker loses nothing.
+Handlers must be idempotent: a message may be delivered twice, never zero times.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector.jobs_port import request_job
+from connector.models import OutboxMessage, OutboxStatus, utcnow
+
+Handler = Callable[[Session, OutboxMessage], None]
+HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 12
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=6)
+SWEEP_BATCH = 500
+#: Delivery runs on the queue named by the kind's first part (``crm.write_back`` → crm).
+DELIVERY_QUEUES = ("crm", "mail", "webhooks")
+
+
+class RetryLater(Exception):
+    """The receiver asked us to wait (429 Retry-After, REQUEST_LIMIT_EXCEEDED...)."""
+
+    def __init__(self, message: str, *, after: timedelta) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (the record is gone, a field is missing): record it and stop."""
+
+
+def register_handler(kind: str) -> Callable[[Handler], Handler]:
+    def decorator(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return decorator
+
+
+def record(
+    session: Session,
+    *,
+    org_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+    coalesce_key: str | None = None,
+) -> OutboxMessage:
+    """Write a message in the caller's transaction; its delivery is requested for after commit."""
+    if coalesce_key is not None:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.org_id == org_id,
+                OutboxMessage.kind == kind,
+                OutboxMessage.coalesce_key == coalesce_key,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SUPERSEDED, updated_at=utcnow())
+        )
+    message = OutboxMessage(org_id=org_id, kind=kind, payload=payload, coalesce_key=coalesce_key)
+    session.add(message)
+    session.flush()
+    _request_delivery(session, message.id, kind)
+    return message
+
+
+def delivery_job(kind: str) -> str:
+    """The job name that delivers messages of ``kind``."""
+    queue = kind.split(".", 1)[0]
+    return f"outbox.deliver.{queue if queue in DELIVERY_QUEUES else 'default'}"
+
+
+def _request_delivery(session: Session, message_id: uuid.UUID, kind: str) -> None:
+    request_job(session, delivery_job(kind), str(message_id), job_id=f"outbox-{message_id}")
+
+
+def deliver(session: Session, message_id: uuid.UUID | str, *, now: datetime | None = None) -> str:
+    """Deliver one message if it is still pending and due; returns its status afterwards."""
+    now = now or utcnow()
+    statement = select(OutboxMessage).where(OutboxMessage.id == uuid.UUID(str(message_id)))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    message = session.scalars(statement).first()
+    if message is None or message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
+        return message.status if message else "missing"
+    handler = HANDLERS.get(message.kind)
+    if handler is None:
+        _fail(message, f"no handler for messages of kind {message.kind!r}")
+        return message.status
+    message.attempts += 1
+    try:
+        with session.begin_nested():
+            handler(session, message)
+    except RetryLater as err:
+        message.next_attempt_at = now + err.after
+        message.last_error = str(err)[:2000]
+    except PermanentFailure as err:
+        _fail(message, str(err))
+    except Exception as err:  # noqa: BLE001 - any other error is retried with backoff
+        _retry_with_backoff(message, now, f"{type(err).__name__}: {err}")
+    else:
+        message.status = OutboxStatus.DELIVERED
+        message.delivered_at = now
+        message.last_error = None
+    session.flush()
+    return message.status
+
+
+def sweep(session: Session, *, now: datetime | None = None) -> int:
+    """Request delivery of every pending message that is due; returns how many."""
+    due = session.execute(
+        select(OutboxMessage.id, OutboxMessage.kind)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= (now or utcnow()),
+        )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    for message_id, kind in due:
+        _request_delivery(session, message_id, kind)
+    return len(due)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter between half and the whole delay."""
+    delay = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    return delay * random.uniform(0.5, 1.0)
+
+
+def _retry_with_backoff(message: OutboxMessage, now: datetime, error: str) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        _fail(message, f"gave up after {message.attempts} attempts: {error}")
+        return
+    message.next_attempt_at = now + backoff(message.attempts)
+    message.last_error = error[:2000]
+
+
+def _fail(message: OutboxMessage, error: str) -> None:
+    message.status = OutboxStatus.FAILED
+    message.last_error = error[:2000]

@@ -1,0 +1,1 @@
+"""CRM adapters (Zendesk, Salesforce) behind one contract, with local sandbox simulators."""

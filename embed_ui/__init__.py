@@ -1,0 +1,28 @@
+"""Pages people use: the home page now; the agent panel, signer panel and CRM entry points next."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from connector import __version__
+
+bp = Blueprint(
+    "embed_ui",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    settings = current_app.extensions["countersign.settings"]
+    return render_template(
+        "home.html", version=__version__, settings=settings.describe(), base_url=settings.base_url
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,1 @@
+"""Marketplace packages (Zendesk app, Salesforce package) and their builder and validators."""
