@@ -29,4 +29,6 @@ Dispatcher = Callable[[Sequence[JobRequest]], None]
 
 def request_job(session: Session, name: str, *args: Any, job_id: str | None = None) -> None:
     """Ask for job ``name`` to run with ``args`` once this session's transaction commits."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even with no SQL yet, drops the request
     session.info.setdefault(PENDING, []).append(JobRequest(name, tuple(args), job_id))

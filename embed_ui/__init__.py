@@ -24,5 +24,10 @@ def home() -> ResponseReturnValue:
     )
 
 
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    return bp.send_static_file("favicon.svg")
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

@@ -36,7 +36,7 @@ def next_slot(every: timedelta, now: datetime) -> datetime:
 
 
 def slot_job_id(periodic: Periodic, at: datetime) -> str:
-    return f"periodic-{periodic.job}-{int(at.timestamp())}"
+    return f"periodic-{periodic.job.replace('.', '_')}-{int(at.timestamp())}"
 
 
 def ensure_scheduled(connection: Redis, *, now: datetime | None = None) -> list[str]:

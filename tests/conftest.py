@@ -8,7 +8,6 @@ queues and an in-process SimpleWorker runs them (``run_jobs``); without, they ru
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import SimpleWorker
-from sqlalchemy import create_engine, pool, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector import migrate
 from connector.app import create_app
 from connector.db import CountersignSession, commit, get_db
 from jobs.registry import QUEUES
+from tests.databases import created_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -55,28 +53,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     migrate.upgrade(url)
     yield url
-
-
-class created_postgres_database:  # noqa: N801 - used like a function
-    """Create a uniquely named database on the server of ``server_url``; drop it on exit."""
-
-    def __init__(self, server_url: str) -> None:
-        base = make_url(server_url).set(drivername="postgresql+psycopg")
-        self.name = f"countersign_test_{WORKER}_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(
-            base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
-        )
-        self.url = base.set(database=self.name).render_as_string(hide_password=False)
-
-    def __enter__(self) -> str:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
