@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from connector import api, cli, db, health, logs, problems, storage
+from connector import api, cli, db, health, logs, mail, problems, storage
 from connector.config import ConfigError, Settings, load_settings, mask_url
 from connector.security import headers
 
@@ -42,7 +42,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["countersign.settings"] = settings
     if settings.production:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    for module in (logs, headers, problems, db, storage, jobs, health, api, embed_ui, cli):
+    for module in (logs, headers, problems, db, storage, mail, jobs, health, api, embed_ui, cli):
         module.init_app(app)
     return app
 

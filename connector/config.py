@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,12 +36,13 @@ VARIABLES = (
     "LOG_LEVEL",
     "INSTANCE_PATH",
     "MAX_UPLOAD_MB",
+    "MAIL_FROM",
 )
 
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg", "postgres"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
 SMTP_SCHEMES = {"smtp", "smtps", "smtp+starttls"}
-STORAGE_SCHEMES = {"file"}
+STORAGE_SCHEMES = {"file", "s3"}
 
 
 class ConfigError(Exception):
@@ -66,6 +68,7 @@ class Settings:
     log_format: str
     log_level: str
     max_upload_mb: int
+    mail_from: str = "Countersign <no-reply@localhost>"
     testing: bool = False
 
     @property
@@ -154,6 +157,7 @@ class _Reader:
         smtp_url = self.smtp_url()
         base_url = self.base_url(port, production)
         max_upload_mb = self.integer("MAX_UPLOAD_MB", default=20, low=1, high=1024)
+        mail_from = self.mail_from(base_url)
         secret_key = self.secret_key(instance_path, production)
         master_key = self.master_key(instance_path, production)
         if self.problems:
@@ -173,6 +177,7 @@ class _Reader:
             smtp_url=smtp_url,
             base_url=base_url,
             max_upload_mb=max_upload_mb,
+            mail_from=mail_from,
         )
 
     def integer(self, name: str, *, default: int, low: int, high: int) -> int:
@@ -244,9 +249,12 @@ class _Reader:
         parts = urlsplit(raw)
         if parts.scheme not in STORAGE_SCHEMES:
             self.problem(
-                "STORAGE_URL", f"unsupported scheme {parts.scheme!r} (use file:///absolute/folder)"
+                "STORAGE_URL",
+                f"unsupported scheme {parts.scheme!r} (use file:///absolute/folder or s3://bucket)",
             )
-        elif not parts.path.startswith("/"):
+        elif parts.scheme == "s3" and not parts.netloc:
+            self.problem("STORAGE_URL", "names no bucket (s3://bucket/prefix?endpoint=…)")
+        elif parts.scheme == "file" and not parts.path.startswith("/"):
             self.problem(
                 "STORAGE_URL", "must name an absolute folder (file:///var/lib/countersign)"
             )
@@ -263,6 +271,17 @@ class _Reader:
             )
         elif not parts.hostname:
             self.problem("SMTP_URL", "names no host (smtp://user:password@host:587)")
+        return raw
+
+    def mail_from(self, base_url: str) -> str:
+        raw = self.get("MAIL_FROM")
+        if raw is None:
+            host = urlsplit(base_url).hostname or "localhost"
+            domain = "localhost" if host.replace(".", "").isdigit() else host
+            return f"Countersign <no-reply@{domain}>"
+        address = parseaddr(raw)[1]
+        if "@" not in address or any(c in raw for c in "\r\n"):
+            self.problem("MAIL_FROM", f"not an email address: {raw!r}")
         return raw
 
     def base_url(self, port: int, production: bool) -> str:

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser
 
-from tests.e2e.conftest import free_port
+from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 READY_WITHIN_SECONDS = 60  # the bound of the wait, not a timing assertion

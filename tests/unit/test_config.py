@@ -51,7 +51,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
             "PORT": "eighty",
             "MASTER_KEY": base64.b64encode(b"short").decode(),
             "REDIS_URL": "http://localhost",
-            "STORAGE_URL": "s3://bucket",
+            "STORAGE_URL": "ftp://bucket",
         },
         tmp_path,
     )
