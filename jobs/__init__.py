@@ -9,7 +9,7 @@ from flask import Flask
 from redis import Redis
 
 from connector.db import get_db
-from jobs import outbox  # noqa: F401 - registers the outbox jobs
+from jobs import inline_scheduler, outbox  # noqa: F401 - outbox registers its jobs
 from jobs.runner import RqDispatcher, run_inline
 
 EXTENSION = "countersign.redis"
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["countersign.settings"]
     if settings.redis_url is None:
         get_db(app).dispatcher = run_inline
+        inline_scheduler.init_app(app)
     else:
         connection = redis_connection(settings.redis_url)
         app.extensions[EXTENSION] = connection

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -172,3 +172,21 @@ def test_the_worker_command_needs_redis(project_root: Path, tmp_path: Path) -> N
     assert result.stderr.strip() == (
         "Error: REDIS_URL is not set: jobs run inline in the web process; set it to run workers"
     )
+
+
+def test_the_embedded_default_runs_periodic_jobs_in_process(app: Flask) -> None:
+    """Without Redis, a thread in the web process runs the schedule; here its ticks by hand."""
+    from jobs.inline_scheduler import InlineScheduler
+    from jobs.schedule import Periodic
+
+    job("test.tick")(lambda: ATTEMPTS.append("tick"))
+    scheduler = InlineScheduler(app, (Periodic("test.tick", every=timedelta(minutes=1)),))
+    start = datetime(2026, 11, 30, 12, 0, 30, tzinfo=UTC)
+    scheduler.due = {"test.tick": datetime(2026, 11, 30, 12, 1, tzinfo=UTC)}
+
+    assert scheduler.tick(start) == []
+    assert scheduler.tick(start + timedelta(seconds=31)) == ["test.tick"]
+    assert scheduler.tick(start + timedelta(seconds=40)) == [], "once per slot"
+    assert scheduler.tick(start + timedelta(seconds=91)) == ["test.tick"]
+    assert ATTEMPTS == ["tick", "tick"]
+    JOBS.pop("test.tick")
