@@ -1,0 +1,1 @@
+"""Templates: definitions, evaluation, rendering, PDF forms."""
