@@ -46,3 +46,4 @@ format: $(DEV)
 
 bench: $(RUNTIME)
 	$(BIN)/python bench/api_requests.py
+	$(BIN)/python bench/render.py

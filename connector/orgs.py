@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -142,6 +144,9 @@ def seed_demo(session: Session, *, secret_key: str) -> DemoOrg:
                 user.teams.append(teams[team_name])
         users.append(user)
     session.flush()
+    from connector.templates.demo import seed_demo_templates
+
+    seed_demo_templates(session, org=org, admin=users[0], max_upload_bytes=20 * 1024 * 1024)
     keys = [_demo_key(session, org, user, secret_key) for user in users]
     return DemoOrg(org=org, admin=users[0], agent=users[1], admin_key=keys[0], agent_key=keys[1])
 
@@ -165,3 +170,48 @@ def _demo_key(session: Session, org: Org, user: User, secret_key: str) -> str:
         row.key_hash = hash_key(key)
         row.revoked_at = None
     return key
+
+
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+def set_org_logo(session: Session, *, org: Org, content: bytes) -> Org:
+    """Keep a PNG or JPEG logo (≤ 512 KB, ≤ 2000 px a side) for the org's document headers."""
+    from PIL import Image, UnidentifiedImageError
+
+    from connector.documents import store_document
+
+    if len(content) > LOGO_MAX_BYTES:
+        raise invalid("logo", "must be at most 512 KB")
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.verify()
+            kind, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise invalid("logo", "is not a PNG or JPEG image") from None
+    if kind not in LOGO_FORMATS:
+        raise invalid("logo", "is not a PNG or JPEG image")
+    if width > 2000 or height > 2000:
+        raise invalid("logo", "must be at most 2000 pixels wide and high")
+    document = store_document(
+        session,
+        org_id=org.id,
+        kind="logo",
+        filename=f"logo.{kind.lower()}",
+        content=content,
+        content_type=LOGO_FORMATS[kind],
+    )
+    org.logo_key = str(document.id)
+    session.flush()
+    return org
+
+
+def org_logo(session: Session, org: Org) -> bytes | None:
+    from connector.documents import read_document
+    from connector.models import Document
+
+    if not org.logo_key:
+        return None
+    document = session.get(Document, uuid.UUID(org.logo_key))
+    return read_document(document) if document and document.org_id == org.id else None

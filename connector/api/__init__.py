@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
@@ -66,6 +66,19 @@ spec = SpecTree(
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 
+@bp.before_request
+def _require_json_body() -> None:
+    """Bodies are JSON (or multipart uploads); a body that does not parse is a 400."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+        return
+    if request.mimetype == "multipart/form-data":
+        return
+    if request.mimetype != "application/json":
+        raise Problem(415, "Unsupported Media Type", "Send the body as application/json.")
+    if request.get_json(silent=True) is None:
+        raise Problem(400, "Malformed JSON", "The request body is not valid UTF-8 JSON.")
+
+
 @bp.get("/openapi.json")
 def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.1 document, generated from the routes and their schemas."""
@@ -73,6 +86,6 @@ def openapi_document() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from connector.api import me, teams  # noqa: F401 - routes register on import
+    from connector.api import me, teams, templates  # noqa: F401 - routes register on import
 
     app.register_blueprint(bp)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
 
+from connector.actors import Actor
 from connector.db import request_session
 from connector.models import Role
 from connector.orgs import authenticate_api_key
@@ -18,12 +17,7 @@ from connector.problems import Problem
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class Principal:
-    org_id: uuid.UUID
-    role: Role
-    api_key_id: uuid.UUID
-    user_id: uuid.UUID | None
+Principal = Actor
 
 
 def unauthorized(detail: str) -> Problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import request
 from pydantic import BaseModel
 from spectree import Response
 
@@ -11,7 +12,9 @@ from connector.api import bp, spec
 from connector.api.auth import current_principal, require_key
 from connector.api.schemas import ProblemOut
 from connector.db import request_session
-from connector.models import Org
+from connector.models import Org, Role
+from connector.orgs import set_org_logo
+from connector.problems import Problem
 
 
 class OrgOut(BaseModel):
@@ -23,7 +26,7 @@ class OrgOut(BaseModel):
 class MeOut(BaseModel):
     org: OrgOut
     role: str
-    api_key_id: uuid.UUID
+    api_key_id: uuid.UUID | None
 
 
 @bp.get("/me")
@@ -40,3 +43,22 @@ def get_me() -> MeOut:
         role=principal.role.value,
         api_key_id=principal.api_key_id,
     )
+
+
+@bp.put("/org/logo")
+@require_key(Role.ADMIN)
+@spec.validate(
+    resp=Response(HTTP_200=OrgOut, HTTP_401=ProblemOut, HTTP_403=ProblemOut, HTTP_422=ProblemOut),
+    tags=["account"],
+    operation_id="setOrgLogo",
+)
+def put_org_logo() -> OrgOut:
+    """Set the logo printed in document headers (multipart `logo`: PNG or JPEG, ≤ 512 KB)."""
+    upload = request.files.get("logo")
+    if upload is None:
+        raise Problem(422, "Invalid input", "logo: required (multipart/form-data file)")
+    session = request_session()
+    org = set_org_logo(
+        session, org=session.get_one(Org, current_principal().org_id), content=upload.read()
+    )
+    return OrgOut(id=org.id, slug=org.slug, name=org.name)

@@ -301,9 +301,9 @@ def _check_field(
                 "path": f"{path}.formula",
                 "message": "a calculated field has no default and is filled by nobody",
             }
-        yield from _expression(f"{path}.formula", field.formula, known - {field.key})
+        yield from _expression(f"{path}.formula", field.formula, known)
     if field.when is not None:
-        yield from _expression(f"{path}.when", field.when, known - {field.key})
+        yield from _expression(f"{path}.when", field.when, known)
 
 
 def _check_body(

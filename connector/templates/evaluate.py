@@ -214,11 +214,9 @@ def format_value(spec: FieldDef, value: Any, currency: str = "USD") -> str:
 
 def to_json(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral() and value.as_tuple().exponent >= 0
-            else str(value)
-        )
+        exponent = value.as_tuple().exponent
+        whole = isinstance(exponent, int) and exponent >= 0 and value == value.to_integral()
+        return int(value) if whole else str(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -29,8 +30,9 @@ DEMO_TEMPLATES = (
 )
 
 
-def demo_definition(filename: str) -> dict:
-    return yaml.safe_load((FOLDER / filename).read_text())  # type: ignore[no-any-return]
+def demo_definition(filename: str) -> dict[str, Any]:
+    definition: dict[str, Any] = yaml.safe_load((FOLDER / filename).read_text())
+    return definition
 
 
 def seed_demo_templates(
