@@ -17,7 +17,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from connector import migrate
 from connector.db import get_db, unit_of_work
 from connector.models import Role
-from connector.orgs import create_api_key, create_org, find_org, parse_role, seed_demo
+from connector.orgs import (
+    create_api_key,
+    create_org,
+    find_org,
+    find_user,
+    parse_role,
+    seed_demo,
+)
 from connector.problems import Problem
 
 db_cli = AppGroup("db", help="The database schema.")
@@ -103,12 +110,13 @@ def org_create(slug: str, name: str) -> None:
 @click.option("--org", "org_slug", required=True, help="The organization's slug.")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default="", help="A label to recognise the key by.")
-def apikey_create(org_slug: str, role: str, name: str) -> None:
+@click.option("--user", "email", default=None, help="Act as this user (an agent sees their teams).")
+def apikey_create(org_slug: str, role: str, name: str, email: str | None) -> None:
     """Create an API key and print it alone on stdout. It is stored hashed and shown only now."""
     with one_line_errors(), unit_of_work() as session:
-        _, key = create_api_key(
-            session, org=find_org(session, org_slug), role=parse_role(role), name=name
-        )
+        org = find_org(session, org_slug)
+        user = find_user(session, org, email) if email else None
+        _, key = create_api_key(session, org=org, role=parse_role(role), name=name, user=user)
     click.echo(key)
 
 

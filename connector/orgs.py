@@ -49,6 +49,13 @@ def find_org(session: Session, slug: str) -> Org:
     return org
 
 
+def find_user(session: Session, org: Org, email: str) -> User:
+    user = session.scalar(select(User).where(User.org_id == org.id, User.email == email.strip()))
+    if user is None:
+        raise Problem(404, "Not Found", f"no user {email!r} in organization {org.slug!r}")
+    return user
+
+
 def parse_role(value: str) -> Role:
     try:
         return Role(value)

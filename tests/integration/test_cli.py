@@ -97,3 +97,31 @@ def test_jobs_schedule_lists_the_periodic_jobs(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["jobs", "schedule"])
     assert result.exit_code == 0
     assert "outbox.sweep\tevery 60s" in result.output
+
+
+def test_apikey_create_for_a_user(app: Flask, client: FlaskClient, session: Session) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "seed"])
+    made = runner.invoke(
+        args=[
+            "apikey",
+            "create",
+            "--org",
+            "demo",
+            "--role",
+            "agent",
+            "--user",
+            "agent@demo.countersign.test",
+        ]
+    )
+    unknown = runner.invoke(
+        args=["apikey", "create", "--org", "demo", "--role", "agent", "--user", "who@x.test"]
+    )
+
+    assert made.exit_code == 0
+    me = client.get("/api/v1/me", headers=bearer(made.stdout.strip()))
+    assert me.json["role"] == "agent"
+    templates = client.get("/api/v1/templates", headers=bearer(made.stdout.strip())).json
+    assert len(templates["items"]) == 2, "the agent is in Support and sees its templates"
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "Error: no user 'who@x.test' in organization 'demo'"
