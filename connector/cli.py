@@ -31,6 +31,7 @@ db_cli = AppGroup("db", help="The database schema.")
 demo_cli = AppGroup("demo", help="The demo organization.")
 org_cli = AppGroup("org", help="Organizations (tenants).")
 apikey_cli = AppGroup("apikey", help="API keys.")
+audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @contextmanager
@@ -120,7 +121,38 @@ def apikey_create(org_slug: str, role: str, name: str, email: str | None) -> Non
     click.echo(key)
 
 
-COMMANDS: tuple[Callable[..., Any], ...] = (db_cli, demo_cli, org_cli, apikey_cli)
+@audit_cli.command("verify")
+@click.option("--envelope", "envelope_id", default=None, help="Check one envelope's chain only.")
+def audit_verify(envelope_id: str | None) -> None:
+    """Recompute every audit hash chain; exit 1 naming each edited, removed or reordered event."""
+    import uuid
+
+    from connector import audit
+
+    with one_line_errors(), unit_of_work() as session:
+        try:
+            chains = audit.chains(
+                session, envelope_id=uuid.UUID(envelope_id) if envelope_id else None
+            )
+        except ValueError:
+            raise click.ClickException(
+                f"--envelope: {envelope_id!r} is not an envelope id"
+            ) from None
+        reports = [audit.verify_chain(session, chain) for chain in chains]
+    broken = [r for r in reports if not r.valid]
+    for report in reports:
+        click.echo(
+            f"{report.chain}: {report.count} events, head {report.head[:16]}…"
+            f" {'ok' if report.valid else 'BROKEN'}"
+        )
+    for report in broken:
+        for problem in report.problems:
+            click.echo(f"{report.chain}: {problem}", err=True)
+    if broken:
+        raise SystemExit(1)
+
+
+COMMANDS: tuple[Callable[..., Any], ...] = (db_cli, demo_cli, org_cli, apikey_cli, audit_cli)
 
 
 def init_app(app: Flask) -> None:

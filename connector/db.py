@@ -52,7 +52,7 @@ class Database:
         return self.sessionmaker()
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(readonly=True) as connection:
             connection.execute(text("SELECT 1"))
 
 
@@ -64,8 +64,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # pysqlite's own transaction handling breaks SAVEPOINT, so SQLAlchemy emits BEGIN itself;
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of one failing.
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(
             url,
@@ -77,6 +78,11 @@ def make_engine(url: str) -> Engine:
     # A forked RQ work horse must not reuse the parent's sockets.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return engine
+
+
+def _sqlite_begin(connection: Any) -> None:
+    readonly = connection.get_execution_options().get("readonly", False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

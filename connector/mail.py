@@ -10,6 +10,7 @@ import os
 import smtplib
 import ssl
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -77,7 +78,12 @@ class LocalMailer:
             handle.write(bytes(message))
 
 
-def build_message(payload: dict[str, Any], *, sender: str) -> EmailMessage:
+def build_message(
+    payload: dict[str, Any],
+    *,
+    sender: str,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(payload["to"])
@@ -89,6 +95,9 @@ def build_message(payload: dict[str, Any], *, sender: str) -> EmailMessage:
     message.set_content(payload["text"])
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
+    for filename, content_type, content in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
@@ -101,6 +110,7 @@ def queue_mail(
     text: str,
     html: str | None = None,
     reply_to: str | None = None,
+    attachments: list[str] | None = None,
 ) -> OutboxMessage:
     """Record a message in the caller's transaction; it is sent after commit."""
     for address in to:
@@ -108,7 +118,14 @@ def queue_mail(
             raise Problem(422, "Invalid input", f"to: {address!r} is not an email address")
     if any(c in subject for c in "\r\n"):
         raise Problem(422, "Invalid input", "subject: must be one line")
-    payload = {"to": to, "subject": subject, "text": text, "html": html, "reply_to": reply_to}
+    payload = {
+        "to": to,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "reply_to": reply_to,
+        "attachments": attachments or [],  # document ids, read and attached when sending
+    }
     return outbox.record(session, org_id=org_id, kind=MAIL_KIND, payload=payload)
 
 
@@ -116,7 +133,10 @@ def queue_mail(
 def deliver_mail(session: Session, message: OutboxMessage) -> None:
     settings = current_app.extensions["countersign.settings"]
     try:
-        get_mailer().send(build_message(message.payload, sender=settings.mail_from))
+        attached = _attachments(session, message)
+        get_mailer().send(
+            build_message(message.payload, sender=settings.mail_from, attachments=attached)
+        )
     except smtplib.SMTPRecipientsRefused as err:
         raise outbox.PermanentFailure(f"recipients refused: {sorted(err.recipients)}") from err
     except smtplib.SMTPResponseException as err:
@@ -125,6 +145,19 @@ def deliver_mail(session: Session, message: OutboxMessage) -> None:
         raise outbox.RetryLater(
             f"SMTP {err.smtp_code}: {err.smtp_error!r}", after=timedelta(minutes=5)
         ) from err
+
+
+def _attachments(session: Session, message: OutboxMessage) -> list[tuple[str, str, bytes]]:
+    from connector.documents import read_document
+    from connector.models import Document
+
+    attached = []
+    for document_id in message.payload.get("attachments", []):
+        document = session.get(Document, uuid.UUID(document_id))
+        if document is None or document.org_id != message.org_id:
+            raise outbox.PermanentFailure(f"attachment {document_id} no longer exists")
+        attached.append((document.filename, document.content_type, read_document(document)))
+    return attached
 
 
 def get_mailer() -> Mailer:

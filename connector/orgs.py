@@ -10,6 +10,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -222,3 +224,24 @@ def org_logo(session: Session, org: Org) -> bytes | None:
         return None
     document = session.get(Document, uuid.UUID(org.logo_key))
     return read_document(document) if document and document.org_id == org.id else None
+
+
+def update_org(session: Session, *, org: Org, changes: dict[str, Any]) -> Org:
+    if changes.get("name") is not None:
+        org.name = changes["name"].strip()
+    if changes.get("embed_origins") is not None:
+        origins = []
+        for i, origin in enumerate(changes["embed_origins"]):
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+            ):
+                raise invalid(
+                    f"embed_origins[{i}]", "must be an origin like https://acme.zendesk.com"
+                )
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        org.settings = {**org.settings, "embed_origins": sorted(set(origins))}
+    session.flush()
+    return org

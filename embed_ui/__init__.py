@@ -1,4 +1,4 @@
-"""Pages people use: the home page now; the agent panel, signer panel and CRM entry points next."""
+"""Pages people use: the home page, the signer panel, the local mailbox; CRM entry points next."""
 
 from __future__ import annotations
 
@@ -30,4 +30,8 @@ def favicon() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
+    from embed_ui import devmail, signing
+
     app.register_blueprint(bp)
+    signing.init_app(app)
+    devmail.init_app(app)

@@ -9,7 +9,7 @@ from flask import Flask
 from redis import Redis
 
 from connector.db import get_db
-from jobs import inline_scheduler, outbox  # noqa: F401 - outbox registers its jobs
+from jobs import envelopes, inline_scheduler, outbox  # noqa: F401 - modules register their jobs
 from jobs.runner import RqDispatcher, run_inline
 
 EXTENSION = "countersign.redis"

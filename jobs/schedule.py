@@ -27,7 +27,11 @@ class Periodic:
 
 
 #: Every periodic job of the product. Add a line here to add one.
-PERIODIC: tuple[Periodic, ...] = (Periodic("outbox.sweep", every=timedelta(minutes=1)),)
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("outbox.sweep", every=timedelta(minutes=1)),
+    Periodic("envelopes.remind", every=timedelta(minutes=15)),
+    Periodic("envelopes.expire", every=timedelta(minutes=15)),
+)
 
 
 def next_slot(every: timedelta, now: datetime) -> datetime:

@@ -86,6 +86,6 @@ def openapi_document() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from connector.api import me, teams, templates  # noqa: F401 - routes register on import
+    from connector.api import envelopes, me, signing, teams, templates  # noqa: F401 - routes register
 
     app.register_blueprint(bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from spectree import Response
 
 from connector.api import bp, spec
@@ -13,7 +13,7 @@ from connector.api.auth import current_principal, require_key
 from connector.api.schemas import ProblemOut
 from connector.db import request_session
 from connector.models import Org, Role
-from connector.orgs import set_org_logo
+from connector.orgs import set_org_logo, update_org
 from connector.problems import Problem
 
 
@@ -62,3 +62,37 @@ def put_org_logo() -> OrgOut:
         session, org=session.get_one(Org, current_principal().org_id), content=upload.read()
     )
     return OrgOut(id=org.id, slug=org.slug, name=org.name)
+
+
+class OrgSettingsIn(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    embed_origins: list[str] | None = Field(
+        None, max_length=50, description="origins allowed to frame the signer panel"
+    )
+
+
+class OrgSettingsOut(OrgOut):
+    embed_origins: list[str]
+
+
+@bp.patch("/org")
+@require_key(Role.ADMIN)
+@spec.validate(
+    json=OrgSettingsIn,
+    resp=Response(
+        HTTP_200=OrgSettingsOut, HTTP_401=ProblemOut, HTTP_403=ProblemOut, HTTP_422=ProblemOut
+    ),
+    tags=["account"],
+    operation_id="updateOrg",
+)
+def patch_org(json: OrgSettingsIn) -> OrgSettingsOut:
+    """Change the org's name or the origins allowed to embed the signer panel."""
+    session = request_session()
+    org = update_org(
+        session,
+        org=session.get_one(Org, current_principal().org_id),
+        changes=json.model_dump(exclude_unset=True),
+    )
+    return OrgSettingsOut(
+        id=org.id, slug=org.slug, name=org.name, embed_origins=org.settings.get("embed_origins", [])
+    )

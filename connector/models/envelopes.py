@@ -61,7 +61,8 @@ class Envelope(IdMixin, TimestampMixin, OrgOwned, Base):
     crm_error: Mapped[str | None] = mapped_column(String(2000))
     expires_at: Mapped[datetime | None]
     reminder_every_hours: Mapped[int | None]
-    next_reminder_at: Mapped[datetime | None]
+    max_reminders: Mapped[int] = mapped_column(default=5, server_default="5")
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     declined_at: Mapped[datetime | None]
@@ -93,6 +94,12 @@ class Recipient(IdMixin, TimestampMixin, OrgOwned, Base):
     status: Mapped[str] = mapped_column(String(20), default=RecipientStatus.CREATED)
     #: Server-side nonce bound into signing tokens; replacing it kills every issued link.
     token_nonce: Mapped[str] = mapped_column(String(64))
+    #: The id of the one signing URL that may still be exchanged (single use).
+    signing_url_jti: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    consent_withdrawn_at: Mapped[datetime | None]
+    disclosure_version: Mapped[str | None] = mapped_column(String(20))
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     viewed_at: Mapped[datetime | None]
@@ -101,6 +108,8 @@ class Recipient(IdMixin, TimestampMixin, OrgOwned, Base):
     declined_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(1000))
     last_reminded_at: Mapped[datetime | None]
+    #: Where to send the signer when done (embedded signing).
+    return_url: Mapped[str | None] = mapped_column(String(2000))
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(500))
     #: The adopted signature: {"kind": "drawn"|"typed", "value": ...}.

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from connector.models.base import Base, IdMixin, OrgOwned, TimestampMixin
@@ -28,6 +28,8 @@ class Org(IdMixin, TimestampMixin, Base):
     #: Days a completed envelope's documents are kept before they are shredded (None = forever).
     retention_days: Mapped[int | None]
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The org's seal key and certificates (PEM), AES-256-GCM encrypted; made on first use.
+    seal_identity: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class User(IdMixin, TimestampMixin, OrgOwned, Base):

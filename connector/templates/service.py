@@ -390,7 +390,7 @@ def preview(
         )
     document = base_pdf(session, version)
     if document is not None:
-        return fill_pdf(read_document(document), _pdf_values(evaluation), draft=True)
+        return fill_pdf(read_document(document), pdf_values(evaluation), draft=True)
     org = session.get_one(Org, template.org_id)
     decor = PageDecor(
         org_name=org.name,
@@ -402,7 +402,7 @@ def preview(
     return render_pdf(document_items(evaluation), decor).pdf
 
 
-def _pdf_values(evaluation: Evaluation) -> dict[str, str | bool]:
+def pdf_values(evaluation: Evaluation) -> dict[str, str | bool]:
     values: dict[str, str | bool] = {}
     for spec in evaluation.definition.fields:
         if spec.pdf_field and spec.type not in SIGNING_TYPES and spec.key in evaluation.active:

@@ -1,0 +1,1 @@
+"""Envelopes: sending, routing, reminders, expiry, voiding and completion."""

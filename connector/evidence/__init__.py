@@ -1,0 +1,1 @@
+"""Evidence: sealing, verification, signature stamps and certificates of completion."""

@@ -1,0 +1,1 @@
+"""Signing: tokens, the signer's operations (view, consent, complete, decline) and their rules."""

@@ -1,0 +1,139 @@
+"""Send, route, sign, seal and verify: the core promise through the API."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector.db import commit
+from connector.models import AuditEvent
+from tests.factories import bearer, make_key, make_org
+from tests.signing_flow import make_template, send, session_for, sign
+
+
+@pytest.fixture
+def admin(session: Session) -> dict[str, str]:
+    return bearer(make_key(session, make_org(session, slug="acme", name="Acme Inc.")))
+
+
+def test_send_route_sign_seal_verify(
+    client: FlaskClient, admin: dict, run_jobs: Callable[[], int]
+) -> None:
+    template_id = make_template(client, admin)
+    sent = send(client, admin, template_id)
+    assert sent.status_code == 201, sent.json
+    envelope = sent.json
+    statuses = {r["role"]: r["status"] for r in envelope["recipients"]}
+    assert statuses == {"customer": "sent", "provider": "created", "billing": "created"}
+
+    provider = session_for(client, admin, envelope, "provider")
+    early = sign(client, provider, typed="Ada Admin")
+    assert early.status_code == 409
+    assert "not your turn" in early.json["detail"]
+
+    customer = session_for(client, admin, envelope, "customer")
+    signed = sign(client, customer, fields={"po_number": "PO-7"})
+    assert signed.status_code == 200, signed.json
+    assert signed.json["envelope_status"] == "sent"
+    again = sign(client, customer, fields={"po_number": "PO-7"})
+    assert (again.status_code, again.json["detail"]) == (
+        409,
+        "You have already signed this envelope.",
+    )
+    now = client.get(f"/api/v1/envelopes/{envelope['id']}", headers=admin).json
+    assert {r["role"]: r["status"] for r in now["recipients"]}["provider"] == "sent"
+
+    provider = session_for(client, admin, envelope, "provider")
+    last = sign(client, provider, typed="Ada Admin")
+    assert last.json["envelope_status"] == "completed", last.json
+    run_jobs()
+
+    final = client.get(f"/api/v1/envelopes/{envelope['id']}/document", headers=admin)
+    assert final.mimetype == "application/pdf"
+    text = " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(final.data)).pages
+    )
+    assert "Signed as Customer · Peter Gibbons" in text
+    assert "Signed as Provider · Ada Admin" in text
+    assert "PO-7" in text
+    assert "Certificate of completion" in text
+    certificate = client.get(f"/api/v1/envelopes/{envelope['id']}/certificate", headers=admin)
+    assert certificate.status_code == 200
+
+    genuine = client.post(
+        "/api/v1/verify",
+        data={"file": (io.BytesIO(final.data), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert genuine.json == {
+        "genuine": True,
+        "envelope_id": envelope["id"],
+        "sealed_at": genuine.json["sealed_at"],
+        "reasons": [],
+    }
+    appended = client.post(
+        "/api/v1/verify",
+        data={"file": (io.BytesIO(final.data + b"\n%%EOF\n"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert appended.json["genuine"] is False
+    assert appended.json["reasons"]
+    flipped = bytearray(final.data)
+    flipped[len(flipped) // 3] ^= 0x01
+    broken = client.post(
+        "/api/v1/verify",
+        data={"file": (io.BytesIO(bytes(flipped)), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert broken.json["genuine"] is False
+
+    trail = client.get(f"/api/v1/envelopes/{envelope['id']}/audit", headers=admin).json
+    assert trail["chain"]["valid"] is True
+    actions = [e["action"] for e in trail["events"]]
+    for action in (
+        "created",
+        "sent",
+        "invited",
+        "viewed",
+        "consent_given",
+        "signed",
+        "completed",
+        "sealed",
+    ):
+        assert action in actions
+
+
+def test_idempotency_key_never_sends_twice(client: FlaskClient, admin: dict) -> None:
+    template_id = make_template(client, admin)
+    headers = {**admin, "Idempotency-Key": "click-1"}
+    first = send(client, headers, template_id)
+    second = send(client, headers, template_id)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json["id"] == second.json["id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    listed = client.get("/api/v1/envelopes", headers=admin).json["items"]
+    assert len(listed) == 1
+
+
+def test_editing_an_audit_event_is_detected(
+    app: Flask, client: FlaskClient, admin: dict, session: Session
+) -> None:
+    envelope = send(client, admin, make_template(client, admin)).json
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "sent")).one()
+    session.execute(
+        update(AuditEvent).where(AuditEvent.id == event.id).values(actor_label="Someone else")
+    )
+    commit(session)
+
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--envelope", envelope["id"]])
+    assert result.exit_code == 1
+    assert f"event {event.id} (#{event.seq} sent): its content was changed" in result.output
+    trail = client.get(f"/api/v1/envelopes/{envelope['id']}/audit", headers=admin).json
+    assert trail["chain"]["valid"] is False
