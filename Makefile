@@ -47,3 +47,4 @@ format: $(DEV)
 bench: $(RUNTIME)
 	$(BIN)/python bench/api_requests.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/signing.py

@@ -37,6 +37,11 @@ VARIABLES = (
     "INSTANCE_PATH",
     "MAX_UPLOAD_MB",
     "MAIL_FROM",
+    "SEAL_PKCS12",
+    "SEAL_PKCS12_PASSWORD",
+    "SEAL_KEY_PEM",
+    "SEAL_CERT_PEM",
+    "TIMESTAMP_URL",
 )
 
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg", "postgres"}
@@ -69,6 +74,12 @@ class Settings:
     log_level: str
     max_upload_mb: int
     mail_from: str = "Countersign <no-reply@localhost>"
+    #: The deployment's seal: a PKCS#12 file, or a PEM key and certificate chain (paths).
+    seal_pkcs12: str | None = None
+    seal_pkcs12_password: str | None = None
+    seal_key_pem: str | None = None
+    seal_cert_pem: str | None = None
+    timestamp_url: str | None = None
     testing: bool = False
 
     @property
@@ -158,6 +169,7 @@ class _Reader:
         base_url = self.base_url(port, production)
         max_upload_mb = self.integer("MAX_UPLOAD_MB", default=20, low=1, high=1024)
         mail_from = self.mail_from(base_url)
+        seal = self.seal()
         secret_key = self.secret_key(instance_path, production)
         master_key = self.master_key(instance_path, production)
         if self.problems:
@@ -178,6 +190,7 @@ class _Reader:
             base_url=base_url,
             max_upload_mb=max_upload_mb,
             mail_from=mail_from,
+            **seal,
         )
 
     def integer(self, name: str, *, default: int, low: int, high: int) -> int:
@@ -272,6 +285,25 @@ class _Reader:
         elif not parts.hostname:
             self.problem("SMTP_URL", "names no host (smtp://user:password@host:587)")
         return raw
+
+    def seal(self) -> dict[str, str | None]:
+        values = {
+            name.lower(): self.get(name)
+            for name in ("SEAL_PKCS12", "SEAL_PKCS12_PASSWORD", "SEAL_KEY_PEM", "SEAL_CERT_PEM")
+        }
+        for name in ("SEAL_PKCS12", "SEAL_KEY_PEM", "SEAL_CERT_PEM"):
+            path = values[name.lower()]
+            if path and not Path(path).is_file():
+                self.problem(name, f"no such file: {path}")
+        if bool(values["seal_key_pem"]) != bool(values["seal_cert_pem"]):
+            self.problem("SEAL_KEY_PEM", "set SEAL_KEY_PEM and SEAL_CERT_PEM together")
+        url = self.get("TIMESTAMP_URL")
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            self.problem(
+                "TIMESTAMP_URL", f"must be an http(s) URL of an RFC 3161 authority, not {url!r}"
+            )
+        values["timestamp_url"] = url
+        return values
 
     def mail_from(self, base_url: str) -> str:
         raw = self.get("MAIL_FROM")

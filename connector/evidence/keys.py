@@ -2,13 +2,13 @@
 
 Production may set SEAL_PKCS12 (+ SEAL_PKCS12_PASSWORD) or SEAL_KEY_PEM + SEAL_CERT_PEM (paths);
 that identity seals for every org. Otherwise each org gets its own CA and seal certificate the
-first time it seals, kept encrypted in its row.
+first time it seals, kept encrypted in its row. TIMESTAMP_URL adds an RFC 3161 timestamp.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -23,20 +23,28 @@ from connector.models import Org
 from connector.security.crypto import decrypt_secret, encrypt_secret
 
 
+def _settings() -> Any:
+    return current_app.extensions["countersign.settings"]
+
+
 def deployment_identity() -> SealIdentity | None:
     """The identity named by SEAL_PKCS12 or SEAL_KEY_PEM/SEAL_CERT_PEM, if set."""
-    p12 = os.environ.get("SEAL_PKCS12")
-    if p12:
-        password = os.environ.get("SEAL_PKCS12_PASSWORD")
-        return load_identity_pkcs12(Path(p12).read_bytes(), password.encode() if password else None)
-    key, cert = os.environ.get("SEAL_KEY_PEM"), os.environ.get("SEAL_CERT_PEM")
-    if key and cert:
-        return load_identity_pem(Path(key).read_bytes(), Path(cert).read_bytes())
+    settings = _settings()
+    if settings.seal_pkcs12:
+        password = settings.seal_pkcs12_password
+        return load_identity_pkcs12(
+            Path(settings.seal_pkcs12).read_bytes(), password.encode() if password else None
+        )
+    if settings.seal_key_pem and settings.seal_cert_pem:
+        return load_identity_pem(
+            Path(settings.seal_key_pem).read_bytes(), Path(settings.seal_cert_pem).read_bytes()
+        )
     return None
 
 
 def timestamp_url() -> str | None:
-    return os.environ.get("TIMESTAMP_URL") or None
+    url: str | None = _settings().timestamp_url
+    return url
 
 
 def seal_identity(session: Session, org: Org) -> SealIdentity:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -37,6 +41,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SEAL_FIELD = "CountersignSeal"
@@ -203,6 +208,17 @@ def load_identity_pem(key_pem: bytes, cert_pem: bytes, chain_pem: bytes = b"") -
     return _identity(key, certs[0], certs[1:] + chain)
 
 
+def _outside_event_loop(function: Callable[[], T]) -> T:
+    """Run ``function`` here, or in a worker thread when this thread already runs an event loop:
+    pyHanko's synchronous calls use asyncio.run, which refuses to nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
 def seal_pdf(
     pdf: bytes,
     identity: SealIdentity,
@@ -249,7 +265,11 @@ def seal_pdf(
     if writer.prev.encrypted:
         raise ValueError("The file is encrypted; seal the decrypted document.")
     output = io.BytesIO()
-    signers.PdfSigner(metadata, signer, timestamper=timestamper).sign_pdf(writer, output=output)
+    _outside_event_loop(
+        lambda: signers.PdfSigner(metadata, signer, timestamper=timestamper).sign_pdf(
+            writer, output=output
+        )
+    )
     return output.getvalue()
 
 
@@ -281,11 +301,13 @@ def verify_pdf(
         return _failure(NOT_A_PDF if damaged else NO_SEAL)
     try:
         signer = sealed.signer_cert.subject.native.get("common_name")
-        status = validate_pdf_signature(
-            sealed,
-            signer_validation_context=signer_context,
-            ts_validation_context=tsa_context,
-            key_usage_settings=_SEAL_KEY_USAGE,
+        status = _outside_event_loop(
+            lambda: validate_pdf_signature(
+                sealed,
+                signer_validation_context=signer_context,
+                ts_validation_context=tsa_context,
+                key_usage_settings=_SEAL_KEY_USAGE,
+            )
         )
     except Exception:
         log.info("could not validate the seal of a PDF", exc_info=True)

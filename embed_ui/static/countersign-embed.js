@@ -89,6 +89,11 @@
     iframe.referrerPolicy = "origin";
     iframe.src = target.href;
 
+    var barTitle = document.createElement("span");
+    barTitle.className = "countersign-bar-title";
+    barTitle.setAttribute("aria-hidden", "true"); // the dialog's aria-label says the same
+    barTitle.textContent = TEXT.dialog;
+    bar.appendChild(barTitle);
     bar.appendChild(closeButton);
     modal.appendChild(bar);
     modal.appendChild(iframe);

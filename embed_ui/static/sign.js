@@ -664,7 +664,6 @@
     var documentBox = h("div", {
       class: "signer-document",
       role: "region",
-      tabindex: "0",
       "aria-label": t("documentLabel", { title: docTitle() }),
     });
     documentBox.appendChild(documentFragment(data.document && data.document.html));

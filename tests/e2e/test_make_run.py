@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import stat
@@ -130,4 +131,50 @@ def test_the_home_page_in_a_browser(served: dict, browser: Browser) -> None:
     page.get_by_role("link", name="Readiness checks").click()
     assert '"status":"ok"' in page.locator("body").inner_text().replace(" ", "")
     assert problems == []
+    page.close()
+
+
+def test_sent_mail_is_readable_at_dev_mail(served: dict, browser: Browser) -> None:
+    output = served["output"]
+    key = output.split("admin: admin@demo.countersign.test  API key: ")[1].split()[0]
+    auth = {"Authorization": f"Bearer {key}"}
+    base = served["base"]
+    templates = requests.get(f"{base}/api/v1/templates", headers=auth, timeout=10).json()["items"]
+    saas = next(t for t in templates if t["name"].startswith("SaaS"))
+    sent = requests.post(
+        f"{base}/api/v1/envelopes",
+        headers=auth,
+        timeout=30,
+        json={
+            "template_id": saas["id"],
+            "fields": {
+                "plan": "pro",
+                "seats": 5,
+                "customer_company": "Initech",
+                "customer_name": "Peter",
+                "customer_email": "peter@initech.test",
+                "effective_date": "2026-12-01",
+            },
+            "recipients": [
+                {"name": "Peter Gibbons", "email": "peter@initech.test", "role": "customer"},
+                {
+                    "name": "Ada Admin",
+                    "email": "admin@demo.countersign.test",
+                    "role": "provider",
+                    "routing_order": 2,
+                },
+            ],
+        },
+    )
+    assert sent.status_code == 201, sent.text
+
+    page = browser.new_page()
+    page.goto(f"{base}/dev/mail")
+    page.get_by_role("link", name=re.compile("SaaS subscription upgrade amendment")).first.click()
+    assert "peter@initech.test" in page.locator("dl.facts").inner_text()
+    signing_link = page.locator(".mail-links a").first
+    assert "/s/" in signing_link.get_attribute("href")
+    signing_link.click()
+    page.wait_for_load_state()
+    assert page.url.startswith(f"{base}/s/")
     page.close()

@@ -247,22 +247,22 @@ def console_errors(page: Page, errors: list[str] | None = None) -> list[str]:
 
 
 def draw_with_touch(page: Page, box: dict[str, float]) -> None:
-    """One stroke of touch input through CDP at page coordinates (a wave across the pad)."""
+    """One stroke of touch input through CDP at page coordinates: a looping, cursive-like line.
+
+    Input.dispatchTouchEvent goes through the browser's input routing, so the touches reach the
+    panel's cross-origin frame as real touch (and so pointer) events at those page coordinates.
+    """
     cdp = page.context.new_cdp_session(page)
-    steps = 24
-    points = [
-        (
-            box["x"] + box["width"] * (0.12 + 0.76 * i / steps),
-            box["y"] + box["height"] * (0.45 + 0.2 * math.sin(i / steps * 4 * math.pi)),
-        )
-        for i in range(steps + 1)
-    ]
-    x, y = points[0]
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    for x, y in points[1:]:
-        cdp.send(
-            "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
-        )
+    steps = 60
+    points = []
+    for i in range(steps + 1):
+        t = i / steps
+        x = 0.12 + 0.72 * t + 0.05 * math.cos(10 * math.pi * t + math.pi)
+        y = 0.45 - 0.2 * math.sin(5 * math.pi * t) * (1 - 0.5 * t)
+        points.append({"x": box["x"] + box["width"] * x, "y": box["y"] + box["height"] * y})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
+    for point in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
 
@@ -299,15 +299,15 @@ def test_a_customer_signs_in_the_embedded_panel_with_touch(
         assert panel.get_by_role("link", name=re.compile("Download PDF")).is_visible()
         panel.get_by_label("Purchase order number").fill("PO-4711")
         panel.get_by_role("tab", name="Draw").click()
+        # the signature section at the top of the frame: pad, intent and Sign button in view
+        panel.locator(".signer-signature").evaluate("(el) => el.scrollIntoView({block: 'start'})")
         pad = panel.locator("canvas.signature-pad")
-        pad.scroll_into_view_if_needed()
         box = pad.bounding_box()
         assert box, "the signature pad is not on screen"
         assert box["width"] >= 300, box  # a usable pad on a 390 px phone
+        assert box["y"] + box["height"] <= 844, box
         draw_with_touch(page, box)
         panel.locator("main.pad-has-ink").wait_for(timeout=WAIT_MS)  # the touch stroke inked
-        panel.get_by_role("button", name="Sign", exact=True).scroll_into_view_if_needed()
-        pad.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOT))
 
         panel.get_by_role("button", name="Sign", exact=True).click()
