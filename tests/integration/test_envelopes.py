@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,16 @@ def test_send_route_sign_seal_verify(
     )
     assert broken.json["genuine"] is False
 
+    changed = client.post(
+        "/api/v1/verify",
+        data={"file": (io.BytesIO(_incremental_edit(final.data)), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert changed.json["genuine"] is False
+    assert any(
+        "changed after it was sealed" in r or "added after" in r for r in changed.json["reasons"]
+    )
+
     trail = client.get(f"/api/v1/envelopes/{envelope['id']}/audit", headers=admin).json
     assert trail["chain"]["valid"] is True
     actions = [e["action"] for e in trail["events"]]
@@ -137,3 +147,24 @@ def test_editing_an_audit_event_is_detected(
     assert f"event {event.id} (#{event.seq} sent): its content was changed" in result.output
     trail = client.get(f"/api/v1/envelopes/{envelope['id']}/audit", headers=admin).json
     assert trail["chain"]["valid"] is False
+
+
+def _incremental_edit(pdf: bytes) -> bytes:
+    """Append a revision that draws new text on page 1, as a forger's PDF editor would."""
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.pages[0].merge_page(_text_page("Seats: 1200"))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    edited = buffer.getvalue()
+    assert edited.startswith(pdf), "an incremental update keeps the sealed bytes"
+    return edited
+
+
+def _text_page(text: str):
+    from reportlab.pdfgen.canvas import Canvas
+
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(72, 72, text)
+    canvas.save()
+    return PdfReader(io.BytesIO(buffer.getvalue())).pages[0]
