@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -328,14 +328,6 @@ def invite_next(session: Session, envelope: Envelope) -> list[Recipient]:
     return invited
 
 
-def kill_links(session: Session, envelope_id: uuid.UUID) -> None:
-    session.execute(
-        update(Recipient)
-        .where(Recipient.envelope_id == envelope_id)
-        .values(token_nonce=new_nonce(), signing_url_jti=None)
-    )
-
-
 def void_envelope(
     session: Session, *, actor: Actor, envelope_id: Any, reason: str, trail: audit.Actor
 ) -> Envelope:
@@ -350,7 +342,6 @@ def void_envelope(
     envelope.status = EnvelopeStatus.VOIDED
     envelope.voided_at = utcnow()
     envelope.void_reason = reason
-    kill_links(session, envelope.id)
     audit.record(
         session,
         org_id=envelope.org_id,
@@ -428,7 +419,6 @@ def expire_due(session: Session, *, now: datetime | None = None) -> int:
     for envelope_id in due:
         envelope = lock_envelope(session, envelope_id)
         envelope.status = EnvelopeStatus.EXPIRED
-        kill_links(session, envelope.id)
         audit.record(
             session,
             org_id=envelope.org_id,

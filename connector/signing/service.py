@@ -217,12 +217,15 @@ def describe(
         },
         "state": state,
         "blocked_reason": reason,
+        # A voided, expired or declined envelope no longer shows its content.
         "document": {
-            "html": html,
+            "html": "" if state == "closed" else html,
             "sha256": hashlib.sha256(html.encode()).hexdigest(),
-            "pdf_url": f"/api/v1/signing/{session_token}/document.pdf",
+            "pdf_url": None
+            if state == "closed"
+            else f"/api/v1/signing/{session_token}/document.pdf",
         },
-        "fields": fields,
+        "fields": [] if state == "closed" else fields,
         "allowed_origins": allowed_origins(session, envelope.org_id),
         "return_url": recipient.return_url,
         "locale": recipient.locale,
@@ -544,7 +547,6 @@ def decline(session: Session, token: str, caller: Caller, *, reason: str) -> dic
                 decline_reason=reason,
                 decliner_name=recipient.name,
             )
-    envelopes.kill_links(session, envelope.id)
     return {"status": "declined"}
 
 
@@ -552,6 +554,8 @@ def document_pdf(session: Session, token: str) -> tuple[bytes, str]:
     """The sealed final once completed, else a DRAFT with the values so far."""
     recipient = resolve(session, token)
     envelope = session.get_one(Envelope, recipient.envelope_id)
+    if envelope.status in (EnvelopeStatus.VOIDED, EnvelopeStatus.EXPIRED, EnvelopeStatus.DECLINED):
+        raise conflict(closed_reason(session, envelope))
     return envelope_pdf(session, envelope)
 
 

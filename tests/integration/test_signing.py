@@ -143,16 +143,20 @@ def test_decline_stops_the_envelope_for_everyone(
         next(r for r in got["recipients"] if r["role"] == "customer")["decline_reason"]
         == "Wrong seat count"
     )
-    assert client.get(f"/api/v1/signing/{provider}").status_code == 401, (
-        "links die with the envelope"
-    )
+    closed = client.get(f"/api/v1/signing/{provider}").json
+    assert closed["state"] == "closed"
+    assert closed["blocked_reason"] == "Peter Gibbons declined to sign this envelope."
+    assert closed["document"]["html"] == "", "a stopped envelope shows no content"
+    late = sign(client, provider, typed="Ada")
+    assert late.status_code == 409
+    assert late.json["detail"] == "Peter Gibbons declined to sign this envelope."
     assert any(
         "Wrong seat count" in m.get_body(("plain",)).get_content()
         for m in mailbox.to("ada@provider.test")
     )
 
 
-def test_void_kills_links_and_tells_recipients(
+def test_void_stops_signing_and_tells_recipients(
     client: FlaskClient, admin: dict, mailbox: Mailbox, run_jobs: Callable[[], int]
 ) -> None:
     envelope = send(client, admin, make_template(client, admin)).json
@@ -166,7 +170,10 @@ def test_void_kills_links_and_tells_recipients(
     run_jobs()
     assert voided.json["status"] == "voided"
     assert again.status_code == 409
-    assert client.get(f"/api/v1/signing/{token}").status_code == 401
+    late = sign(client, token, typed="Peter")
+    assert late.status_code == 409
+    assert late.json["detail"] == "The sender voided this envelope: Price changed"
+    assert client.get(f"/api/v1/signing/{token}/document.pdf").status_code == 409
     voided_mail = [
         m
         for m in mailbox.to("peter@initech.test")
