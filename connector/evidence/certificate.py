@@ -18,7 +18,6 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -30,7 +29,17 @@ from reportlab.platypus import (
 )
 
 from connector.evidence.stamp import printable, utc_text
-from connector.templates.render_pdf import BOLD, FONT, INK, LINE, MARGIN, MUTED, _register_fonts
+from connector.templates.render_pdf import (
+    BOLD,
+    FONT,
+    INK,
+    LINE,
+    MARGIN,
+    MUTED,
+    PageDecor,
+    _register_fonts,
+    decorated_canvas,
+)
 
 HEADING = "Certificate of completion"
 ABSENT = "—"
@@ -146,7 +155,13 @@ def certificate_pdf(data: CertificateData) -> bytes:
     story += [Paragraph("Event history", STYLES["h2"]), _events(data.events)]
     document.build(
         story,
-        canvasmaker=_numbered_canvas(printable(data.org_name), printable(data.envelope_id)),
+        canvasmaker=decorated_canvas(
+            PageDecor(
+                org_name=printable(data.org_name),
+                title=HEADING,
+                footer=f"Envelope {printable(data.envelope_id)}",
+            )
+        ),
     )
     return buffer.getvalue()
 
@@ -273,47 +288,6 @@ def _grid() -> TableStyle:
             ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ]
     )
-
-
-def _numbered_canvas(org_name: str, envelope_id: str) -> Any:
-    """A canvas that draws header and "Page X of Y" footer once the page count is known."""
-
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._states: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._states.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for state in self._states:
-                self.__dict__.update(state)
-                _decorate(self, org_name, envelope_id, len(self._states))
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
-
-
-def _decorate(canvas: Canvas, org_name: str, envelope_id: str, total: int) -> None:
-    width, height = A4
-    canvas.saveState()
-    canvas.setFillColor(INK)
-    canvas.setFont(BOLD, 9.5)
-    canvas.drawString(MARGIN, height - MARGIN + 2 * mm, org_name[:90])
-    canvas.setFont(FONT, 8.5)
-    canvas.setFillColor(MUTED)
-    canvas.drawRightString(width - MARGIN, height - MARGIN + 2 * mm, HEADING)
-    canvas.setStrokeColor(LINE)
-    canvas.line(MARGIN, height - MARGIN, width - MARGIN, height - MARGIN)
-    canvas.line(MARGIN, MARGIN - 4 * mm, width - MARGIN, MARGIN - 4 * mm)
-    canvas.drawString(MARGIN, MARGIN - 9 * mm, f"Envelope {envelope_id}"[:100])
-    canvas.drawRightString(
-        width - MARGIN, MARGIN - 9 * mm, f"Page {canvas.getPageNumber()} of {total}"
-    )
-    canvas.restoreState()
 
 
 def append_pages(pdf: bytes, extra: bytes) -> bytes:

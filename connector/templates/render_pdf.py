@@ -103,7 +103,7 @@ def render_pdf(items: list[Item], decor: PageDecor) -> RenderedPdf:
     )
     story = [flowable for item in items for flowable in _flowables(item, boxes)]
     pages: list[int] = []
-    document.build(story, canvasmaker=_canvas_maker(decor, pages))
+    document.build(story, canvasmaker=decorated_canvas(decor, pages))
     return RenderedPdf(
         pdf=buffer.getvalue(), signature_boxes=boxes, page_count=pages[0] if pages else 0
     )
@@ -227,7 +227,7 @@ class SignatureFlowable(Flowable):
         )
 
 
-def _canvas_maker(decor: PageDecor, pages: list[int]) -> Any:
+def decorated_canvas(decor: PageDecor, pages: list[int] | None = None) -> Any:
     """A canvas that knows the page count, for "page X of Y", header, footer and watermark."""
 
     class DecoratedCanvas(Canvas):
@@ -240,7 +240,8 @@ def _canvas_maker(decor: PageDecor, pages: list[int]) -> Any:
             self._startPage()
 
         def save(self) -> None:
-            pages.append(len(self._states))
+            if pages is not None:
+                pages.append(len(self._states))
             for state in self._states:
                 self.__dict__.update(state)
                 _decorate(self, decor, len(self._states))
