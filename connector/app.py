@@ -32,6 +32,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
 
     import embed_ui
     import jobs
+    from crm_adapters.sandbox import embedded as crm_sandbox
 
     app = Flask("connector", instance_path=str(settings.instance_path), static_folder=None)
     app.config.update(
@@ -42,7 +43,21 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["countersign.settings"] = settings
     if settings.production:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    for module in (logs, headers, problems, db, storage, mail, jobs, health, api, embed_ui, cli):
+    modules = (
+        logs,
+        headers,
+        problems,
+        db,
+        storage,
+        mail,
+        jobs,
+        health,
+        api,
+        embed_ui,
+        cli,
+        crm_sandbox,
+    )
+    for module in modules:
         module.init_app(app)
     return app
 

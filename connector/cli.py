@@ -12,6 +12,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from connector import migrate
@@ -32,6 +33,7 @@ demo_cli = AppGroup("demo", help="The demo organization.")
 org_cli = AppGroup("org", help="Organizations (tenants).")
 apikey_cli = AppGroup("apikey", help="API keys.")
 audit_cli = AppGroup("audit", help="The audit trail.")
+crm_cli = AppGroup("crm", help="CRM connections (and the local CRM sandbox).")
 
 
 @contextmanager
@@ -152,7 +154,126 @@ def audit_verify(envelope_id: str | None) -> None:
         raise SystemExit(1)
 
 
-COMMANDS: tuple[Callable[..., Any], ...] = (db_cli, demo_cli, org_cli, apikey_cli, audit_cli)
+def _read_pem(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - a user-given path
+    except OSError as err:
+        raise click.ClickException(f"--ca-bundle: cannot read {path}: {err.strerror}") from None
+    if "BEGIN CERTIFICATE" not in text:
+        raise click.ClickException(f"--ca-bundle: {path} holds no PEM certificate")
+    return text
+
+
+@crm_cli.group("connect")
+def crm_connect() -> None:
+    """Connect an organization to a CRM with a token (scripted setup)."""
+
+
+@crm_connect.command("zendesk")
+@click.option("--org", "org_slug", required=True)
+@click.option("--subdomain", required=True, help="acme for https://acme.zendesk.com")
+@click.option("--access-token", required=True)
+@click.option("--base-url", default=None, help="API address override (sandboxes, proxies)")
+@click.option("--ca-bundle", default=None, help="PEM file of CA certificates to trust")
+@click.option("--webhook-secret", default=None)
+@click.option("--app-id", default=None, type=int, help="the Countersign app's id in Zendesk")
+@click.option("--installation-id", default=None, type=int, help="the app installation's id")
+def crm_connect_zendesk(
+    org_slug: str,
+    subdomain: str,
+    access_token: str,
+    base_url: str | None,
+    ca_bundle: str | None,
+    webhook_secret: str | None,
+    app_id: int | None,
+    installation_id: int | None,
+) -> None:
+    """Connect to Zendesk."""
+    from connector.crm import connections
+
+    pem = _read_pem(ca_bundle)
+    settings = {
+        k: v
+        for k, v in {"ca_bundle": pem, "app_id": app_id, "installation_id": installation_id}.items()
+        if v
+    }
+    with one_line_errors(), unit_of_work() as session:
+        connection = connections.connect(
+            session,
+            org=find_org(session, org_slug),
+            system="zendesk",
+            base_url=connections.normalise_base_url("zendesk", subdomain=subdomain),
+            api_base_url=base_url,
+            credentials={"access_token": access_token, "webhook_secret": webhook_secret},
+            settings=settings,
+        )
+        click.echo(f"connected {org_slug} to {connection.base_url} ({connection.id})")
+
+
+@crm_connect.command("salesforce")
+@click.option("--org", "org_slug", required=True)
+@click.option("--instance-url", required=True, help="https://acme.my.salesforce.com")
+@click.option("--access-token", required=True)
+@click.option("--refresh-token", default=None)
+@click.option("--api-base-url", default=None, help="API address override (sandboxes, proxies)")
+@click.option("--ca-bundle", default=None, help="PEM file of CA certificates to trust")
+@click.option("--consumer-secret", default=None, help="the canvas app's consumer secret")
+def crm_connect_salesforce(
+    org_slug: str,
+    instance_url: str,
+    access_token: str,
+    refresh_token: str | None,
+    api_base_url: str | None,
+    ca_bundle: str | None,
+    consumer_secret: str | None,
+) -> None:
+    """Connect to Salesforce."""
+    from connector.crm import connections
+
+    pem = _read_pem(ca_bundle)
+    with one_line_errors(), unit_of_work() as session:
+        connection = connections.connect(
+            session,
+            org=find_org(session, org_slug),
+            system="salesforce",
+            base_url=connections.normalise_base_url("salesforce", base_url=instance_url),
+            api_base_url=api_base_url,
+            credentials={
+                "access_token": access_token,
+                "refresh_token": refresh_token,
+                "consumer_secret": consumer_secret,
+            },
+            settings={"ca_bundle": pem} if pem else {},
+        )
+        click.echo(f"connected {org_slug} to {connection.base_url} ({connection.id})")
+
+
+@crm_cli.command("list")
+@click.option("--org", "org_slug", required=True)
+def crm_list(org_slug: str) -> None:
+    """The organization's CRM connections (secrets masked)."""
+    from connector.crm import connections
+    from connector.models import CrmConnection
+
+    with one_line_errors(), unit_of_work() as session:
+        org = find_org(session, org_slug)
+        rows = session.scalars(select(CrmConnection).where(CrmConnection.org_id == org.id))
+        for row in rows:
+            info = connections.describe(row)
+            secrets_shown = ", ".join(f"{k}={v}" for k, v in info["credentials"].items())
+            click.echo(f"{row.system}\t{row.base_url}\t{row.status}\t{secrets_shown}")
+
+
+COMMANDS: tuple[Callable[..., Any], ...] = (
+    db_cli,
+    demo_cli,
+    org_cli,
+    apikey_cli,
+    audit_cli,
+    crm_cli,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,7 @@ import binascii
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,12 @@ VARIABLES = (
     "SEAL_KEY_PEM",
     "SEAL_CERT_PEM",
     "TIMESTAMP_URL",
+    "ZENDESK_CLIENT_ID",
+    "ZENDESK_CLIENT_SECRET",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_LOGIN_URL",
+    "CRM_SANDBOX",
 )
 
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg", "postgres"}
@@ -80,6 +86,11 @@ class Settings:
     seal_key_pem: str | None = None
     seal_cert_pem: str | None = None
     timestamp_url: str | None = None
+    #: OAuth apps registered with each CRM, for the authorization-code flows.
+    oauth_clients: dict[str, tuple[str, str]] = field(default_factory=dict)
+    salesforce_login_url: str = "https://login.salesforce.com"
+    #: Serve the local Zendesk/Salesforce simulators (on by default in development).
+    crm_sandbox: bool = False
     testing: bool = False
 
     @property
@@ -170,6 +181,17 @@ class _Reader:
         max_upload_mb = self.integer("MAX_UPLOAD_MB", default=20, low=1, high=1024)
         mail_from = self.mail_from(base_url)
         seal = self.seal()
+        oauth_clients = {
+            system: (
+                self.get(f"{system.upper()}_CLIENT_ID") or "",
+                self.get(f"{system.upper()}_CLIENT_SECRET") or "",
+            )
+            for system in ("zendesk", "salesforce")
+            if self.get(f"{system.upper()}_CLIENT_ID")
+        }
+        crm_sandbox = (
+            self.choice("CRM_SANDBOX", ("on", "off"), "off" if production else "on") == "on"
+        )
         secret_key = self.secret_key(instance_path, production)
         master_key = self.master_key(instance_path, production)
         if self.problems:
@@ -191,6 +213,11 @@ class _Reader:
             max_upload_mb=max_upload_mb,
             mail_from=mail_from,
             **seal,
+            oauth_clients=oauth_clients,
+            salesforce_login_url=(
+                self.get("SALESFORCE_LOGIN_URL") or "https://login.salesforce.com"
+            ).rstrip("/"),
+            crm_sandbox=crm_sandbox,
         )
 
     def integer(self, name: str, *, default: int, low: int, high: int) -> int:

@@ -156,6 +156,7 @@ def seed_demo(session: Session, *, secret_key: str) -> DemoOrg:
     from connector.templates.demo import seed_demo_templates
 
     seed_demo_templates(session, org=org, admin=users[0], max_upload_bytes=20 * 1024 * 1024)
+    _connect_demo_sandbox(session, org)
     keys = [_demo_key(session, org, user, secret_key) for user in users]
     return DemoOrg(org=org, admin=users[0], agent=users[1], admin_key=keys[0], agent_key=keys[1])
 
@@ -245,3 +246,34 @@ def update_org(session: Session, *, org: Org, changes: dict[str, Any]) -> Org:
         org.settings = {**org.settings, "embed_origins": sorted(set(origins))}
     session.flush()
     return org
+
+
+DEMO_CRM = (
+    ("zendesk", "https://demo.zendesk.com", "sandbox-zendesk-token"),
+    ("salesforce", "https://demo.my.salesforce.com", "sandbox-salesforce-token"),
+)
+
+
+def _connect_demo_sandbox(session: Session, org: Org) -> None:
+    """On the embedded default, connect the demo org to the local Zendesk and Salesforce
+    simulators, so prefill and write-back work offline."""
+    from flask import current_app
+
+    from connector.crm.connections import connect, connection_for
+
+    sandbox = current_app.extensions.get("countersign.sandbox")
+    if not sandbox:
+        return
+    for system, base_url, token in DEMO_CRM:
+        existing = connection_for(session, org.id, system)
+        if existing is not None and existing.api_base_url == sandbox["url"]:
+            continue
+        connect(
+            session,
+            org=org,
+            system=system,
+            base_url=base_url,
+            api_base_url=sandbox["url"],
+            credentials={"access_token": token, "webhook_secret": "sandbox-webhook-secret"},
+            settings={"ca_bundle": sandbox["ca_pem"]},
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,30 @@ from connector.models import OutboxMessage, OutboxStatus, utcnow
 
 Handler = Callable[[Session, OutboxMessage], None]
 HANDLERS: dict[str, Handler] = {}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one message of a batch."""
+
+    outcome: str  # ok | retry | failed
+    error: str | None = None
+    retry_after: timedelta | None = None
+
+
+BatchHandler = Callable[[Session, list[OutboxMessage]], dict[uuid.UUID, Result]]
+
+
+@dataclass(frozen=True)
+class BatchKind:
+    """Messages of a kind delivered together, per group (e.g. one CRM connection): the group is
+    the part of the coalesce key before ``|``."""
+
+    handler: BatchHandler
+    max_batch: int
+
+
+BATCH_HANDLERS: dict[str, BatchKind] = {}
 MAX_ATTEMPTS = 12
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
@@ -40,6 +65,14 @@ class RetryLater(Exception):
 
 class PermanentFailure(Exception):
     """Retrying cannot help (the record is gone, a field is missing): record it and stop."""
+
+
+def register_batch_handler(kind: str, *, max_batch: int) -> Callable[[BatchHandler], BatchHandler]:
+    def decorator(handler: BatchHandler) -> BatchHandler:
+        BATCH_HANDLERS[kind] = BatchKind(handler, max_batch)
+        return handler
+
+    return decorator
 
 
 def register_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -73,7 +106,7 @@ def record(
     message = OutboxMessage(org_id=org_id, kind=kind, payload=payload, coalesce_key=coalesce_key)
     session.add(message)
     session.flush()
-    _request_delivery(session, message.id, kind)
+    _request_delivery(session, message.id, kind, coalesce_key)
     return message
 
 
@@ -83,8 +116,19 @@ def delivery_job(kind: str) -> str:
     return f"outbox.deliver.{queue if queue in DELIVERY_QUEUES else 'default'}"
 
 
-def _request_delivery(session: Session, message_id: uuid.UUID, kind: str) -> None:
-    request_job(session, delivery_job(kind), str(message_id), job_id=f"outbox-{message_id}")
+def _request_delivery(
+    session: Session, message_id: uuid.UUID, kind: str, coalesce_key: str | None
+) -> None:
+    if kind in BATCH_HANDLERS and coalesce_key and "|" in coalesce_key:
+        # One live job per group: it delivers every due message of the group.
+        job_id = f"outbox-{kind.replace('.', '_')}-{_group(coalesce_key)}"
+    else:
+        job_id = f"outbox-{message_id}"
+    request_job(session, delivery_job(kind), str(message_id), job_id=job_id)
+
+
+def _group(coalesce_key: str) -> str:
+    return coalesce_key.split("|", 1)[0]
 
 
 def deliver(session: Session, message_id: uuid.UUID | str, *, now: datetime | None = None) -> str:
@@ -94,6 +138,8 @@ def deliver(session: Session, message_id: uuid.UUID | str, *, now: datetime | No
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     message = session.scalars(statement).first()
+    if message is not None and message.kind in BATCH_HANDLERS and message.coalesce_key:
+        return deliver_group(session, message.kind, _group(message.coalesce_key), now=now)
     if message is None or message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
         return message.status if message else "missing"
     handler = HANDLERS.get(message.kind)
@@ -119,10 +165,65 @@ def deliver(session: Session, message_id: uuid.UUID | str, *, now: datetime | No
     return message.status
 
 
+def deliver_group(session: Session, kind: str, group: str, *, now: datetime | None = None) -> str:
+    """Deliver up to a batch of due messages of ``kind`` in ``group`` with one handler call;
+    returns a summary such as ``"3 ok, 1 retry"``."""
+    now = now or utcnow()
+    spec = BATCH_HANDLERS[kind]
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == kind,
+            OutboxMessage.coalesce_key.startswith(f"{group}|", autoescape=True),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.created_at)
+        .limit(spec.max_batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    messages = list(session.scalars(statement))
+    if not messages:
+        return "0 due"
+    for message in messages:
+        message.attempts += 1
+    try:
+        with session.begin_nested():
+            results = spec.handler(session, messages)
+    except RetryLater as err:
+        results = {m.id: Result("retry", str(err), err.after) for m in messages}
+    except PermanentFailure as err:
+        results = {m.id: Result("failed", str(err)) for m in messages}
+    except Exception as err:  # noqa: BLE001 - any other error is retried with backoff
+        results = {m.id: Result("retry", f"{type(err).__name__}: {err}") for m in messages}
+    counts: dict[str, int] = {}
+    for message in messages:
+        result = results.get(message.id, Result("retry", "no result for this message"))
+        _apply(message, result, now)
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    session.flush()
+    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+
+
+def _apply(message: OutboxMessage, result: Result, now: datetime) -> None:
+    if result.outcome == "ok":
+        message.status = OutboxStatus.DELIVERED
+        message.delivered_at = now
+        message.last_error = None
+    elif result.outcome == "failed":
+        _fail(message, result.error or "failed")
+    elif result.retry_after is not None:
+        message.next_attempt_at = now + result.retry_after
+        message.last_error = (result.error or "retry later")[:2000]
+    else:
+        _retry_with_backoff(message, now, result.error or "retry")
+
+
 def sweep(session: Session, *, now: datetime | None = None) -> int:
     """Request delivery of every pending message that is due; returns how many."""
     due = session.execute(
-        select(OutboxMessage.id, OutboxMessage.kind)
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.coalesce_key)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= (now or utcnow()),
@@ -130,8 +231,8 @@ def sweep(session: Session, *, now: datetime | None = None) -> int:
         .order_by(OutboxMessage.next_attempt_at)
         .limit(SWEEP_BATCH)
     ).all()
-    for message_id, kind in due:
-        _request_delivery(session, message_id, kind)
+    for message_id, kind, coalesce_key in due:
+        _request_delivery(session, message_id, kind, coalesce_key)
     return len(due)
 
 

@@ -30,8 +30,9 @@ def favicon() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from embed_ui import devmail, signing
+    from embed_ui import crm_oauth, devmail, signing
 
     app.register_blueprint(bp)
     signing.init_app(app)
     devmail.init_app(app)
+    crm_oauth.init_app(app)

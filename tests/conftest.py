@@ -73,6 +73,7 @@ def app_config(
         "REDIS_URL": redis_url,
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "TESTING": True,
+        "CRM_SANDBOX": "off",
     }
 
 

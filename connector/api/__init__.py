@@ -86,6 +86,6 @@ def openapi_document() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from connector.api import envelopes, me, signing, teams, templates  # noqa: F401 - routes register
+    from connector.api import crm, envelopes, me, signing, teams, templates  # noqa: F401 - routes
 
     app.register_blueprint(bp)

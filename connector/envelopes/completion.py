@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector import audit
+from connector.crm.writeback import queue_status
 from connector.documents import store_document
 from connector.envelopes import notify
 from connector.envelopes.documents import (
@@ -101,6 +102,7 @@ def seal_envelope(session: Session, envelope_id: uuid.UUID) -> Document | None:
             "audit_head": report.head,
         },
     )
+    queue_status(session, envelope)
     for recipient in recipients:
         if recipient.delivery == "email" or recipient.kind == "cc":
             notify.send(session, "completed", envelope, recipient, attachments=[str(document.id)])

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from connector import audit
 from connector.actors import Actor
+from connector.crm.connections import connection_for
+from connector.crm.prefill import CrmRecord, Prefilled, merge, prefill
+from connector.crm.writeback import queue_status
 from connector.documents import store_document
 from connector.envelopes import notify
 from connector.envelopes.documents import render_document
@@ -110,7 +113,8 @@ def create_envelope(
     version = current_version(session, template)
     definition = TemplateDefinition.model_validate(version.definition)
     check_sender_values(definition, request.fields, actor)
-    evaluation = evaluate(definition, request.fields)
+    prefilled = _prefill(session, actor, definition, request.crm)
+    evaluation = evaluate(definition, merge(request.fields, prefilled))
     _refuse_incomplete(evaluation)
     recipients = _check_recipients(definition, evaluation.active_roles, request.recipients)
     now = utcnow()
@@ -150,7 +154,7 @@ def create_envelope(
                     field_key=key,
                     value=value,
                     filled_by="sender",
-                    source=field_def.source,
+                    source=prefilled[key].source if key in prefilled else None,
                 )
             )
     kinds = {r.key: r.kind for r in definition.roles}
@@ -206,7 +210,19 @@ def create_envelope(
         },
     )
     invite_next(session, envelope)
+    queue_status(session, envelope)
     return envelope, True
+
+
+def _prefill(
+    session: Session, actor: Actor, definition: TemplateDefinition, crm: dict[str, str] | None
+) -> dict[str, Prefilled]:
+    """Values from the CRM record the envelope is for, when the org is connected to that CRM."""
+    if not crm or connection_for(session, actor.org_id, crm["system"]) is None:
+        return {}
+    return prefill(
+        session, actor.org_id, definition, CrmRecord(crm["system"], crm["object"], crm["record_id"])
+    )
 
 
 def _by_idempotency_key(session: Session, actor: Actor, key: str) -> Envelope | None:
@@ -353,6 +369,7 @@ def void_envelope(
     for recipient in recipients_of(session, envelope.id):
         if recipient.sent_at and recipient.status not in FINISHED and recipient.delivery == "email":
             notify.send(session, "voided", envelope, recipient)
+    queue_status(session, envelope)
     session.flush()
     return envelope
 
@@ -426,6 +443,7 @@ def expire_due(session: Session, *, now: datetime | None = None) -> int:
             action="expired",
             data={"expires_at": envelope.expires_at.isoformat() if envelope.expires_at else None},
         )
+        queue_status(session, envelope)
     return len(due)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector import audit
+from connector.crm.writeback import queue_status
 from connector.envelopes import service as envelopes
 from connector.envelopes.documents import (
     definition_of,
@@ -526,6 +527,7 @@ def decline(session: Session, token: str, caller: Caller, *, reason: str) -> dic
     recipient.ip_address, recipient.user_agent = caller.ip, (caller.user_agent or "")[:500]
     envelope.status = EnvelopeStatus.DECLINED
     envelope.declined_at = recipient.declined_at
+    queue_status(session, envelope)
     envelope.next_reminder_at = None
     audit.record(
         session,
