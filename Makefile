@@ -48,3 +48,4 @@ bench: $(RUNTIME)
 	$(BIN)/python bench/api_requests.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/signing.py
+	$(BIN)/python bench/crm_writeback.py

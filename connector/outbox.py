@@ -47,7 +47,7 @@ class BatchKind:
 
 
 BATCH_HANDLERS: dict[str, BatchKind] = {}
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30  # about five days at the six-hour cap: a CRM outage loses nothing
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 SWEEP_BATCH = 500

@@ -46,6 +46,8 @@ class StatusUpdate:
     completed_at: datetime | None = None
     attachment: Attachment | None = None  # the sealed PDF, on completion
     attempt: int = 1  # > 1 when an earlier attempt may have partly happened
+    #: What an earlier attempt left to resume from (an UpdateResult's ``resume``), if anything.
+    resume: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class UpdateResult:
     outcome: Outcome
     error: str | None = None
     retry_after: float | None = None  # seconds, when the CRM said how long to wait
+    #: For a retry the CRM may already have applied: how to find out next time (adapter-defined,
+    #: e.g. "job:123"); None when the CRM certainly did not apply it.
+    resume: str | None = None
 
 
 @dataclass

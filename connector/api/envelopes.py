@@ -88,6 +88,9 @@ class EnvelopeOut(BaseModel):
     voided_at: datetime | None
     void_reason: str | None
     expires_at: datetime | None
+    crm_error: str | None = Field(
+        None, description="the last CRM write-back error, until one succeeds"
+    )
     recipients: list[RecipientOut]
 
 
@@ -171,6 +174,7 @@ def envelope_out(envelope: Envelope) -> EnvelopeOut:
         voided_at=envelope.voided_at,
         void_reason=envelope.void_reason,
         expires_at=envelope.expires_at,
+        crm_error=envelope.crm_error,
         recipients=[
             RecipientOut(
                 id=r.id,

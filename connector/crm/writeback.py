@@ -69,6 +69,7 @@ def deliver_status_batch(
             chunk = [updates[m.id] for m in messages[start : start + adapter.max_batch]]
             for result in adapter.write_back(chunk):
                 results[uuid.UUID(result.key)] = _result(result)
+                _remember_resume(messages, result)
     except RateLimited as err:
         pending = {
             m.id: outbox.Result("retry", str(err), timedelta(seconds=err.retry_after))
@@ -111,7 +112,15 @@ def _update(session: Session, message: OutboxMessage) -> StatusUpdate:
         completed_at=envelope.completed_at,
         attachment=attachment,
         attempt=message.attempts,
+        resume=message.payload.get("resume"),
     )
+
+
+def _remember_resume(messages: list[OutboxMessage], result: UpdateResult) -> None:
+    """Keep what the next attempt needs to find out whether this one was applied."""
+    message = next(m for m in messages if str(m.id) == result.key)
+    if message.payload.get("resume") != result.resume:
+        message.payload = {**message.payload, "resume": result.resume}
 
 
 def _result(result: UpdateResult) -> outbox.Result:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import random
 import ssl
 import tempfile
@@ -82,7 +83,7 @@ def _count_and_inject_faults() -> Response | None:
         return None
     state = sandbox_state(current_app)
     system = "zendesk" if request.path.startswith("/api/v2") else "salesforce"
-    if request.path.endswith("/oauth2/token") or request.path.startswith("/oauth"):
+    if "/oauth" in request.path:
         system += ":oauth"
     with state.lock:
         state.calls[f"{system} {request.method} {request.path}"] += 1
@@ -204,6 +205,7 @@ class SandboxServer:
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per simulated request
         self.app = create_sandbox_app(faults)
         self.server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, ssl_context=context

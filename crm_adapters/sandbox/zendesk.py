@@ -20,10 +20,11 @@ import json
 import mimetypes
 import re
 import secrets
+from html import escape
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, request
 
 from crm_adapters.sandbox import SandboxState, sandbox_state
 
@@ -85,95 +86,227 @@ def seed(state: SandboxState) -> None:
             "attachments": {},
             "jobs": {},
             "job_polls_to_complete": 1,
-            "access_tokens": {SEEDED_TOKEN: {"scope": "read write", "client_id": "sandbox",
-                                             "expires_at": None}},
+            "access_tokens": {
+                SEEDED_TOKEN: {"scope": "read write", "client_id": "sandbox", "expires_at": None}
+            },
             "refresh_tokens": {},
             "codes": {},
-            "oauth_clients": {},
+            # The embedded sandbox's own OAuth client (connector.crm.oauth.SANDBOX_CLIENT);
+            # other client ids are accepted with any secret unless registered.
+            "oauth_clients": {"countersign-sandbox": "sandbox-secret"},
         }
         store = _store(state)
         for org_id, name, details, notes, fields in (
-            (INITECH_ID, "Initech", "Software, Austin TX", "Enterprise prospect",
-             {"account_number": "INI-0001", "segment": "enterprise"}),
-            (GLOBEX_ID, "Globex", "Manufacturing, Cypress Creek", None,
-             {"account_number": "GLO-0042", "segment": "mid_market"}),
+            (
+                INITECH_ID,
+                "Initech",
+                "Software, Austin TX",
+                "Enterprise prospect",
+                {"account_number": "INI-0001", "segment": "enterprise"},
+            ),
+            (
+                GLOBEX_ID,
+                "Globex",
+                "Manufacturing, Cypress Creek",
+                None,
+                {"account_number": "GLO-0042", "segment": "mid_market"},
+            ),
         ):
             store["organizations"][org_id] = {
-                "id": org_id, "name": name, "shared_tickets": False, "shared_comments": False,
-                "external_id": None, "created_at": now, "updated_at": now, "domain_names": [],
-                "details": details, "notes": notes, "group_id": None, "tags": [],
+                "id": org_id,
+                "name": name,
+                "shared_tickets": False,
+                "shared_comments": False,
+                "external_id": None,
+                "created_at": now,
+                "updated_at": now,
+                "domain_names": [],
+                "details": details,
+                "notes": notes,
+                "group_id": None,
+                "tags": [],
                 "organization_fields": fields,
             }
-        for user_id, name, email, org_id, role, phone, locale, fields in (
-            (PETER_ID, "Peter Gibbons", "peter@initech.test", INITECH_ID, "end-user",
-             "+1 512 555 0100", "en-US", {"job_title": "Engineer", "account_tier": "gold"}),
-            (ANA_ID, "Ana Lima", "ana@globex.test", GLOBEX_ID, "end-user", None, "pt-BR",
-             {"job_title": "Procurement", "account_tier": "silver"}),
+        for user_id, name, email, user_org, role, phone, locale, fields in (
+            (
+                PETER_ID,
+                "Peter Gibbons",
+                "peter@initech.test",
+                INITECH_ID,
+                "end-user",
+                "+1 512 555 0100",
+                "en-US",
+                {"job_title": "Engineer", "account_tier": "gold"},
+            ),
+            (
+                ANA_ID,
+                "Ana Lima",
+                "ana@globex.test",
+                GLOBEX_ID,
+                "end-user",
+                None,
+                "pt-BR",
+                {"job_title": "Procurement", "account_tier": "silver"},
+            ),
             (AGENT_ID, "Sam Agent", "agent@countersign.test", None, "agent", None, "en-US", {}),
         ):
-            store["users"][user_id] = _user(user_id, name, email, org_id, role, phone, locale,
-                                            fields, now)
+            store["users"][user_id] = _user(
+                user_id, name, email, user_org, role, phone, locale, fields, now
+            )
         for field in (
             _ticket_field(100, "subject", "Subject", removable=False),
             _ticket_field(101, "description", "Description", removable=False),
             _ticket_field(102, "status", "Status", removable=False),
             _ticket_field(103, "priority", "Priority", removable=False),
             _ticket_field(PLAN_FIELD_ID, "text", "Plan"),
-            _ticket_field(CONTRACT_STATUS_FIELD_ID, "tagger", "Contract status", options=[
-                (status, status.capitalize()) for status in CONTRACT_STATUSES
-            ]),
+            _ticket_field(
+                CONTRACT_STATUS_FIELD_ID,
+                "tagger",
+                "Contract status",
+                options=[(status, status.capitalize()) for status in CONTRACT_STATUSES],
+            ),
         ):
             store["ticket_fields"][field["id"]] = field
-        add_ticket(state, subject="Upgrade to enterprise", requester_id=PETER_ID,
-                   description="We'd like to move to the enterprise plan next month.",
-                   tags=["vip", "billing"], status="open", priority="high",
-                   custom_fields={PLAN_FIELD_ID: "enterprise"})
-        add_ticket(state, subject="Renewal paperwork", requester_id=ANA_ID,
-                   description="Please send the renewal contract for signature.",
-                   tags=["renewal"], status="pending", priority="normal",
-                   custom_fields={PLAN_FIELD_ID: "team"})
-        add_ticket(state, subject="Change of invoice address", requester_id=PETER_ID,
-                   description="Our billing address moved.", tags=["billing"], status="new")
-        add_ticket(state, subject="Data processing agreement", requester_id=ANA_ID,
-                   description="Legal asks for a signed DPA.", tags=["legal", "vip"],
-                   status="open", priority="urgent")
-        add_ticket(state, subject="Old onboarding request", requester_id=PETER_ID,
-                   description="Closed long ago.", tags=["onboarding"], status="closed")
+        add_ticket(
+            state,
+            subject="Upgrade to enterprise",
+            requester_id=PETER_ID,
+            description="We'd like to move to the enterprise plan next month.",
+            tags=["vip", "billing"],
+            status="open",
+            priority="high",
+            custom_fields={PLAN_FIELD_ID: "enterprise"},
+        )
+        add_ticket(
+            state,
+            subject="Renewal paperwork",
+            requester_id=ANA_ID,
+            description="Please send the renewal contract for signature.",
+            tags=["renewal"],
+            status="pending",
+            priority="normal",
+            custom_fields={PLAN_FIELD_ID: "team"},
+        )
+        add_ticket(
+            state,
+            subject="Change of invoice address",
+            requester_id=PETER_ID,
+            description="Our billing address moved.",
+            tags=["billing"],
+            status="new",
+        )
+        add_ticket(
+            state,
+            subject="Data processing agreement",
+            requester_id=ANA_ID,
+            description="Legal asks for a signed DPA.",
+            tags=["legal", "vip"],
+            status="open",
+            priority="urgent",
+        )
+        add_ticket(
+            state,
+            subject="Old onboarding request",
+            requester_id=PETER_ID,
+            description="Closed long ago.",
+            tags=["onboarding"],
+            status="closed",
+        )
 
 
-def _user(user_id: int, name: str, email: str, org_id: int | None, role: str, phone: str | None,
-          locale: str, fields: dict[str, Any], now: str) -> dict[str, Any]:
+def _user(
+    user_id: int,
+    name: str,
+    email: str,
+    org_id: int | None,
+    role: str,
+    phone: str | None,
+    locale: str,
+    fields: dict[str, Any],
+    now: str,
+) -> dict[str, Any]:
     return {
-        "id": user_id, "name": name, "email": email, "created_at": now, "updated_at": now,
-        "time_zone": "America/New_York", "iana_time_zone": "America/New_York", "phone": phone,
-        "shared_phone_number": None, "photo": None, "locale_id": 1, "locale": locale,
-        "organization_id": org_id, "role": role, "verified": True, "external_id": None,
-        "tags": [], "alias": None, "active": True, "shared": False, "shared_agent": False,
-        "last_login_at": None, "two_factor_auth_enabled": None, "signature": None,
-        "details": None, "notes": None, "role_type": None, "custom_role_id": None,
-        "moderator": role != "end-user", "ticket_restriction": None if role != "end-user"
-        else "requested", "only_private_comments": False, "restricted_agent": False,
-        "suspended": False, "default_group_id": None, "report_csv": False,
+        "id": user_id,
+        "name": name,
+        "email": email,
+        "created_at": now,
+        "updated_at": now,
+        "time_zone": "America/New_York",
+        "iana_time_zone": "America/New_York",
+        "phone": phone,
+        "shared_phone_number": None,
+        "photo": None,
+        "locale_id": 1,
+        "locale": locale,
+        "organization_id": org_id,
+        "role": role,
+        "verified": True,
+        "external_id": None,
+        "tags": [],
+        "alias": None,
+        "active": True,
+        "shared": False,
+        "shared_agent": False,
+        "last_login_at": None,
+        "two_factor_auth_enabled": None,
+        "signature": None,
+        "details": None,
+        "notes": None,
+        "role_type": None,
+        "custom_role_id": None,
+        "moderator": role != "end-user",
+        "ticket_restriction": None if role != "end-user" else "requested",
+        "only_private_comments": False,
+        "restricted_agent": False,
+        "suspended": False,
+        "default_group_id": None,
+        "report_csv": False,
         "user_fields": fields,
     }
 
 
-def _ticket_field(field_id: int, kind: str, title: str, *, removable: bool = True,
-                  options: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def _ticket_field(
+    field_id: int,
+    kind: str,
+    title: str,
+    *,
+    removable: bool = True,
+    options: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     now = _now()
     field: dict[str, Any] = {
-        "id": field_id, "type": kind, "title": title, "raw_title": title,
-        "description": title, "raw_description": title, "position": len(title),
-        "active": True, "required": False, "collapsed_for_agents": False,
-        "regexp_for_validation": None, "title_in_portal": title, "raw_title_in_portal": title,
-        "visible_in_portal": False, "editable_in_portal": False, "required_in_portal": False,
-        "tag": None, "created_at": now, "updated_at": now, "removable": removable, "key": None,
+        "id": field_id,
+        "type": kind,
+        "title": title,
+        "raw_title": title,
+        "description": title,
+        "raw_description": title,
+        "position": len(title),
+        "active": True,
+        "required": False,
+        "collapsed_for_agents": False,
+        "regexp_for_validation": None,
+        "title_in_portal": title,
+        "raw_title_in_portal": title,
+        "visible_in_portal": False,
+        "editable_in_portal": False,
+        "required_in_portal": False,
+        "tag": None,
+        "created_at": now,
+        "updated_at": now,
+        "removable": removable,
+        "key": None,
         "agent_description": None,
     }
     if options is not None:
         field["custom_field_options"] = [
-            {"id": field_id + i + 1, "name": name, "raw_name": name, "value": value,
-             "default": False}
+            {
+                "id": field_id + i + 1,
+                "name": name,
+                "raw_name": name,
+                "value": value,
+                "default": False,
+            }
             for i, (value, name) in enumerate(options)
         ]
     return field
@@ -182,9 +315,17 @@ def _ticket_field(field_id: int, kind: str, title: str, *, removable: bool = Tru
 # --- helpers for tests and the demo -----------------------------------------------------------
 
 
-def add_ticket(state: SandboxState, *, subject: str, requester_id: int = PETER_ID,
-               description: str = "", tags: list[str] | None = None, status: str = "open",
-               priority: str | None = None, custom_fields: dict[int, Any] | None = None) -> int:
+def add_ticket(
+    state: SandboxState,
+    *,
+    subject: str,
+    requester_id: int = PETER_ID,
+    description: str = "",
+    tags: list[str] | None = None,
+    status: str = "open",
+    priority: str | None = None,
+    custom_fields: dict[int, Any] | None = None,
+) -> int:
     """Create a ticket (with its first public comment); returns its id."""
     now = _now()
     with state.lock:
@@ -193,27 +334,55 @@ def add_ticket(state: SandboxState, *, subject: str, requester_id: int = PETER_I
         ticket_id: int = store["next_ticket_id"]
         requester = store["users"].get(requester_id, {})
         values = dict(custom_fields or {})
-        custom = [{"id": fid, "value": values.get(fid)} for fid, f in store["ticket_fields"].items()
-                  if f["removable"]]
+        custom = [
+            {"id": fid, "value": values.get(fid)}
+            for fid, f in store["ticket_fields"].items()
+            if f["removable"]
+        ]
         store["tickets"][ticket_id] = {
-            "id": ticket_id, "external_id": None, "via": copy.deepcopy(_VIA_API),
-            "created_at": now, "updated_at": now, "generated_timestamp": 0, "type": None,
-            "subject": subject, "raw_subject": subject, "description": description or subject,
-            "priority": priority, "status": status, "recipient": None,
-            "requester_id": requester_id, "submitter_id": requester_id, "assignee_id": AGENT_ID,
-            "organization_id": requester.get("organization_id"), "group_id": None,
-            "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
-            "forum_topic_id": None, "problem_id": None, "has_incidents": False,
-            "is_public": True, "due_at": None, "tags": list(tags or []),
-            "custom_fields": custom, "satisfaction_rating": None, "sharing_agreement_ids": [],
-            "custom_status_id": CUSTOM_STATUS_ID, "fields": copy.deepcopy(custom),
-            "followup_ids": [], "ticket_form_id": FORM_ID, "brand_id": BRAND_ID,
-            "allow_channelback": False, "allow_attachments": True,
+            "id": ticket_id,
+            "external_id": None,
+            "via": copy.deepcopy(_VIA_API),
+            "created_at": now,
+            "updated_at": now,
+            "generated_timestamp": 0,
+            "type": None,
+            "subject": subject,
+            "raw_subject": subject,
+            "description": description or subject,
+            "priority": priority,
+            "status": status,
+            "recipient": None,
+            "requester_id": requester_id,
+            "submitter_id": requester_id,
+            "assignee_id": AGENT_ID,
+            "organization_id": requester.get("organization_id"),
+            "group_id": None,
+            "collaborator_ids": [],
+            "follower_ids": [],
+            "email_cc_ids": [],
+            "forum_topic_id": None,
+            "problem_id": None,
+            "has_incidents": False,
+            "is_public": True,
+            "due_at": None,
+            "tags": list(tags or []),
+            "custom_fields": custom,
+            "satisfaction_rating": None,
+            "sharing_agreement_ids": [],
+            "custom_status_id": CUSTOM_STATUS_ID,
+            "fields": copy.deepcopy(custom),
+            "followup_ids": [],
+            "ticket_form_id": FORM_ID,
+            "brand_id": BRAND_ID,
+            "allow_channelback": False,
+            "allow_attachments": True,
             "from_messaging_channel": False,
         }
         store["comments"][ticket_id] = []
-        _add_comment(store, ticket_id, description or subject, public=True,
-                     author_id=requester_id, tokens=[])
+        _add_comment(
+            store, ticket_id, description or subject, public=True, author_id=requester_id, tokens=[]
+        )
         return ticket_id
 
 
@@ -227,8 +396,11 @@ def tickets(state: SandboxState) -> dict[int, dict[str, Any]]:
     """A copy of every live ticket, by id."""
     with state.lock:
         store = _store(state)
-        return {tid: copy.deepcopy(t) for tid, t in store["tickets"].items()
-                if tid not in store["deleted_tickets"]}
+        return {
+            tid: copy.deepcopy(t)
+            for tid, t in store["tickets"].items()
+            if tid not in store["deleted_tickets"]
+        }
 
 
 def ticket(state: SandboxState, ticket_id: int) -> dict[str, Any]:
@@ -264,8 +436,13 @@ def set_job_polls_to_complete(state: SandboxState, polls: int) -> None:
         _store(state)["job_polls_to_complete"] = polls
 
 
-def issue_tokens(state: SandboxState, *, client_id: str = "countersign", scope: str = "read write",
-                 expires_in: int | None = 7200) -> dict[str, Any]:
+def issue_tokens(
+    state: SandboxState,
+    *,
+    client_id: str = "countersign",
+    scope: str = "read write",
+    expires_in: int | None = 7200,
+) -> dict[str, Any]:
     """New OAuth tokens, as POST /oauth/tokens returns them."""
     with state.lock:
         return _issue(_store(state), client_id, scope, expires_in)
@@ -283,15 +460,27 @@ def register_oauth_client(state: SandboxState, client_id: str, client_secret: st
         _store(state)["oauth_clients"][client_id] = client_secret
 
 
-def _issue(store: dict[str, Any], client_id: str, scope: str, expires_in: int | None) -> dict[str, Any]:
+def _issue(
+    store: dict[str, Any], client_id: str, scope: str, expires_in: int | None
+) -> dict[str, Any]:
     access, refresh = secrets.token_hex(32), secrets.token_hex(32)
-    expires_at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)) if expires_in else None
-    store["access_tokens"][access] = {"scope": scope, "client_id": client_id,
-                                      "expires_at": expires_at}
+    expires_at = (
+        (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)) if expires_in else None
+    )
+    store["access_tokens"][access] = {
+        "scope": scope,
+        "client_id": client_id,
+        "expires_at": expires_at,
+    }
     store["refresh_tokens"][refresh] = {"scope": scope, "client_id": client_id, "access": access}
-    return {"access_token": access, "token_type": "bearer", "scope": scope,
-            "refresh_token": refresh, "expires_in": expires_in,
-            "refresh_token_expires_in": 2592000}
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "scope": scope,
+        "refresh_token": refresh,
+        "expires_in": expires_in,
+        "refresh_token_expires_in": 2592000,
+    }
 
 
 # --- request plumbing -------------------------------------------------------------------------
@@ -307,8 +496,9 @@ def _base() -> str:
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = Response(json.dumps(body), status=status,
-                        content_type="application/json; charset=utf-8")
+    response = Response(
+        json.dumps(body), status=status, content_type="application/json; charset=utf-8"
+    )
     response.headers["x-rate-limit"] = "700"
     response.headers["x-rate-limit-remaining"] = "699"
     response.headers["X-Zendesk-API-Version"] = "v2"
@@ -332,14 +522,21 @@ def _authenticate() -> Response | None:
     state = _state()
     with state.lock:
         info = _store(state)["access_tokens"].get(token)
-    expired = info is not None and info["expires_at"] is not None and \
-        info["expires_at"] <= dt.datetime.now(dt.UTC)
+    expired = (
+        info is not None
+        and info["expires_at"] is not None
+        and info["expires_at"] <= dt.datetime.now(dt.UTC)
+    )
     if info is None or expired:
         return _json(
-            {"error": "invalid_token",
-             "error_description": "The access token provided is expired, revoked, malformed or "
-                                  "invalid for other reasons."},
-            401, {"WWW-Authenticate": 'Bearer realm="Web Token", error="invalid_token"'})
+            {
+                "error": "invalid_token",
+                "error_description": "The access token provided is expired, revoked, malformed or "
+                "invalid for other reasons.",
+            },
+            401,
+            {"WWW-Authenticate": 'Bearer realm="Web Token", error="invalid_token"'},
+        )
     return None
 
 
@@ -380,13 +577,19 @@ def _includes(raw: str | None, kind: str) -> set[str]:
     return {part.strip() for part in inner.split(",") if part.strip()}
 
 
-def _sideloads(store: dict[str, Any], found: list[dict[str, Any]], includes: set[str]) -> dict[str, Any]:
+def _sideloads(
+    store: dict[str, Any], found: list[dict[str, Any]], includes: set[str]
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if "users" in includes:
         ids: list[int] = []
         for t in found:
-            for uid in [t["requester_id"], t["submitter_id"], t["assignee_id"],
-                        *t["collaborator_ids"]]:
+            for uid in [
+                t["requester_id"],
+                t["submitter_id"],
+                t["assignee_id"],
+                *t["collaborator_ids"],
+            ]:
                 if uid is not None and uid not in ids:
                     ids.append(uid)
         body["users"] = [_render_user(store["users"][uid]) for uid in ids if uid in store["users"]]
@@ -395,8 +598,11 @@ def _sideloads(store: dict[str, Any], found: list[dict[str, Any]], includes: set
         for t in found:
             if t["organization_id"] is not None and t["organization_id"] not in org_ids:
                 org_ids.append(t["organization_id"])
-        body["organizations"] = [_render_org(store["organizations"][oid]) for oid in org_ids
-                                 if oid in store["organizations"]]
+        body["organizations"] = [
+            _render_org(store["organizations"][oid])
+            for oid in org_ids
+            if oid in store["organizations"]
+        ]
     return body
 
 
@@ -444,8 +650,14 @@ def update_ticket(ticket_id: int) -> Response:
             return _not_found()
         audit, error = _apply(store, ticket_id, changes)
         if error is not None:
-            return _json({"error": "RecordInvalid", "description": "Record validation errors",
-                          "details": {"base": [{"description": error[1]}]}}, 422)
+            return _json(
+                {
+                    "error": "RecordInvalid",
+                    "description": "Record validation errors",
+                    "details": {"base": [{"description": error[1]}]},
+                },
+                422,
+            )
         return _json({"ticket": _render_ticket(store["tickets"][ticket_id]), "audit": audit})
 
 
@@ -457,7 +669,7 @@ def update_many_tickets() -> Response:
         if ids is None:
             return _too_many()
         same = payload.get("ticket") or {}
-        items = [{**same, "id": tid} for tid in ids]
+        items: Any = [{**same, "id": tid} for tid in ids]
     else:
         items = payload.get("tickets")
         if not isinstance(items, list):
@@ -471,17 +683,25 @@ def update_many_tickets() -> Response:
         for index, item in enumerate(items):
             ticket_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(ticket_id, int) or _live_ticket(store, ticket_id) is None:
-                results.append({"index": index, "error": "RecordNotFound", "id": ticket_id,
-                                "details": f"Ticket {ticket_id} not found"})
+                results.append(
+                    {
+                        "index": index,
+                        "error": "RecordNotFound",
+                        "id": ticket_id,
+                        "details": f"Ticket {ticket_id} not found",
+                    }
+                )
                 continue
             changes = {k: v for k, v in item.items() if k != "id"}
             _, error = _apply(store, ticket_id, changes)
             if error is not None:
-                results.append({"index": index, "error": error[0], "id": ticket_id,
-                                "details": error[1]})
+                results.append(
+                    {"index": index, "error": error[0], "id": ticket_id, "details": error[1]}
+                )
             else:
-                results.append({"action": "update", "status": "Updated", "success": True,
-                                "id": ticket_id})
+                results.append(
+                    {"action": "update", "status": "Updated", "success": True, "id": ticket_id}
+                )
         job_id = "V3-" + secrets.token_hex(16)
         store["jobs"][job_id] = {"total": len(items), "polls": 0, "results": results}
         return _json({"job_status": _render_job(store, job_id)})
@@ -520,13 +740,19 @@ def _ids_param() -> list[int] | None:
 
 
 def _too_many() -> Response:
-    return _json({"error": "TooManyValues",
-                  "description": f"Parameter  cannot specify more than {MAX_MANY} values",
-                  "max_count": MAX_MANY}, 400)
+    return _json(
+        {
+            "error": "TooManyValues",
+            "description": f"Parameter  cannot specify more than {MAX_MANY} values",
+            "max_count": MAX_MANY,
+        },
+        400,
+    )
 
 
-def _apply(store: dict[str, Any], ticket_id: int,
-           changes: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+def _apply(
+    store: dict[str, Any], ticket_id: int, changes: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
     """Apply a ticket update (all or nothing); returns (audit, (error, details) or None)."""
     current = store["tickets"][ticket_id]
     if current["status"] == "closed":
@@ -539,16 +765,28 @@ def _apply(store: dict[str, Any], ticket_id: int,
         field = fields.get(field_id)
         if field is None or not field["removable"]:
             return {}, ("TicketUpdateFailed", f"Ticket field {field_id} does not exist")
-        if field["type"] == "tagger" and value not in (None, "") and value not in {
-            option["value"] for option in field["custom_field_options"]
-        }:
+        if (
+            field["type"] == "tagger"
+            and value not in (None, "")
+            and value not in {option["value"] for option in field["custom_field_options"]}
+        ):
             return {}, ("TicketUpdateFailed", f"{field['title']}: {value!r} is not a valid option")
+        previous = None
         for key in ("custom_fields", "fields"):
-            for entry in updated[key]:
-                if entry["id"] == field_id:
-                    previous, entry["value"] = entry["value"], value
-        events.append({"id": _next_id(store), "type": "Change", "value": value,
-                       "field_name": str(field_id), "previous_value": previous})
+            entry = next((e for e in updated[key] if e["id"] == field_id), None)
+            if entry is None:
+                entry = {"id": field_id, "value": None}
+                updated[key].append(entry)
+            previous, entry["value"] = entry["value"], value
+        events.append(
+            {
+                "id": _next_id(store),
+                "type": "Change",
+                "value": value,
+                "field_name": str(field_id),
+                "previous_value": previous,
+            }
+        )
     tags = list(updated["tags"])
     if "tags" in changes:
         tags = list(dict.fromkeys(changes["tags"] or []))
@@ -558,13 +796,27 @@ def _apply(store: dict[str, Any], ticket_id: int,
     removed = set(changes.get("remove_tags", []) or [])
     tags = [tag for tag in tags if tag not in removed]
     if tags != updated["tags"]:
-        events.append({"id": _next_id(store), "type": "Change", "value": tags,
-                       "field_name": "tags", "previous_value": updated["tags"]})
+        events.append(
+            {
+                "id": _next_id(store),
+                "type": "Change",
+                "value": tags,
+                "field_name": "tags",
+                "previous_value": updated["tags"],
+            }
+        )
         updated["tags"] = tags
     for key in ("subject", "status", "priority", "type", "assignee_id", "external_id"):
         if key in changes and changes[key] != updated.get(key):
-            events.append({"id": _next_id(store), "type": "Change", "value": changes[key],
-                           "field_name": key, "previous_value": updated.get(key)})
+            events.append(
+                {
+                    "id": _next_id(store),
+                    "type": "Change",
+                    "value": changes[key],
+                    "field_name": key,
+                    "previous_value": updated.get(key),
+                }
+            )
             updated[key] = changes[key]
             if key == "subject":
                 updated["raw_subject"] = changes[key]
@@ -576,35 +828,62 @@ def _apply(store: dict[str, Any], ticket_id: int,
         tokens = comment.get("uploads") or []
         if isinstance(tokens, str):  # zenpy's own tests send a single token as a string
             tokens = [tokens]
-        event = _add_comment(store, ticket_id, comment.get("body") or comment["html_body"],
-                             public=comment.get("public", True) is not False,
-                             author_id=comment.get("author_id") or AGENT_ID, tokens=tokens,
-                             audit_id=audit_id)
+        event = _add_comment(
+            store,
+            ticket_id,
+            comment.get("body") or comment["html_body"],
+            public=comment.get("public", True) is not False,
+            author_id=comment.get("author_id") or AGENT_ID,
+            tokens=tokens,
+            audit_id=audit_id,
+        )
         events.insert(0, event)
-    audit = {"id": audit_id, "ticket_id": ticket_id, "created_at": _now(), "author_id": AGENT_ID,
-             "metadata": {"system": {"client": request.headers.get("User-Agent", "")},
-                          "custom": {}},
-             "events": events, "via": copy.deepcopy(_VIA_API)}
+    audit = {
+        "id": audit_id,
+        "ticket_id": ticket_id,
+        "created_at": _now(),
+        "author_id": AGENT_ID,
+        "metadata": {"system": {"client": request.headers.get("User-Agent", "")}, "custom": {}},
+        "events": events,
+        "via": copy.deepcopy(_VIA_API),
+    }
     return audit, None
 
 
-def _add_comment(store: dict[str, Any], ticket_id: int, body: str, *, public: bool,
-                 author_id: int, tokens: list[str], audit_id: int | None = None) -> dict[str, Any]:
-    attachments = []
+def _add_comment(
+    store: dict[str, Any],
+    ticket_id: int,
+    body: str,
+    *,
+    public: bool,
+    author_id: int,
+    tokens: list[str],
+    audit_id: int | None = None,
+) -> dict[str, Any]:
+    attachments: list[dict[str, Any]] = []
     for token in tokens:
         upload = store["uploads"].get(token)
         if upload is None:  # like Zendesk: an unknown or expired token is ignored
             continue
         upload["used"] = True
-        attachments.extend(copy.deepcopy(store["attachments"][aid]["attachment"])
-                           for aid in upload["attachment_ids"])
+        attachments.extend(
+            copy.deepcopy(store["attachments"][aid]["attachment"])
+            for aid in upload["attachment_ids"]
+        )
     text = str(body)
-    html = "".join(f'<p dir="auto">{line}</p>' for line in text.split("\n") if line)
+    html = "".join(f'<p dir="auto">{escape(line)}</p>' for line in text.split("\n") if line)
     comment = {
-        "id": _next_id(store), "type": "Comment", "author_id": author_id, "body": text,
-        "html_body": f'<div class="zd-comment" dir="auto">{html}</div>', "plain_body": text,
-        "public": public, "attachments": attachments, "audit_id": audit_id or _next_id(store),
-        "via": copy.deepcopy(_VIA_API), "created_at": _now(),
+        "id": _next_id(store),
+        "type": "Comment",
+        "author_id": author_id,
+        "body": text,
+        "html_body": f'<div class="zd-comment" dir="auto">{html}</div>',
+        "plain_body": text,
+        "public": public,
+        "attachments": attachments,
+        "audit_id": audit_id or _next_id(store),
+        "via": copy.deepcopy(_VIA_API),
+        "created_at": _now(),
         "metadata": {"system": {}, "custom": {}},
     }
     store["comments"].setdefault(ticket_id, []).append(comment)
@@ -630,22 +909,29 @@ def _paginate(items: list[Any], key: str) -> dict[str, Any]:
     if "page[size]" in args:
         size = max(1, min(100, int(args.get("page[size]", 100))))
         start = _decode_cursor(args.get("page[after]"))
-        page = items[start:start + size]
+        page = items[start : start + size]
         has_more = start + size < len(items)
         after, before = _encode_cursor(start + size), _encode_cursor(start)
-        return {key: page, "meta": {"has_more": has_more, "after_cursor": after,
-                                    "before_cursor": before},
-                "links": {"prev": _page_link({"page[before]": before}),
-                          "next": _page_link({"page[after]": after})}}
+        return {
+            key: page,
+            "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": before},
+            "links": {
+                "prev": _page_link({"page[before]": before}),
+                "next": _page_link({"page[after]": after}),
+            },
+        }
     per_page = max(1, min(100, int(args.get("per_page", 100))))
     number = max(1, int(args.get("page", 1)))
     start = (number - 1) * per_page
-    page = items[start:start + per_page]
-    return {key: page,
-            "next_page": _page_link({"page": str(number + 1)})
-            if start + per_page < len(items) else None,
-            "previous_page": _page_link({"page": str(number - 1)}) if number > 1 else None,
-            "count": len(items)}
+    page = items[start : start + per_page]
+    return {
+        key: page,
+        "next_page": _page_link({"page": str(number + 1)})
+        if start + per_page < len(items)
+        else None,
+        "previous_page": _page_link({"page": str(number - 1)}) if number > 1 else None,
+        "count": len(items),
+    }
 
 
 def _encode_cursor(index: int) -> str:
@@ -663,8 +949,11 @@ def _decode_cursor(cursor: str | None) -> int:
 
 def _page_link(changes: dict[str, str]) -> str:
     parts = urlsplit(request.url)
-    query = [(k, v) for k, v in parse_qsl(parts.query)
-             if k not in changes and not k.startswith("page[") or k == "page[size]"]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query)
+        if (k not in changes and not k.startswith("page[")) or k == "page[size]"
+    ]
     query.extend(changes.items())
     base = urlsplit(_base())
     return urlunsplit((base.scheme, base.netloc, parts.path, urlencode(query), ""))
@@ -690,26 +979,39 @@ def upload() -> Response:
             return _not_found()
         attachment_id = _next_id(store)
         content_token = secrets.token_urlsafe(18)[:25]
-        content_url = f"{_base()}/attachments/token/{content_token}/?name={filename}"
+        content_url = f"{_base()}/attachments/token/{content_token}/?name={quote(filename)}"
         attachment = {
-            "url": _url(f"attachments/{attachment_id}.json"), "id": attachment_id,
-            "file_name": filename, "content_url": content_url, "mapped_content_url": content_url,
-            "content_type": content_type.split(";")[0], "size": len(content), "width": None,
-            "height": None, "inline": False, "deleted": False,
-            "malware_access_override": False, "malware_scan_result": "not_scanned",
+            "url": _url(f"attachments/{attachment_id}.json"),
+            "id": attachment_id,
+            "file_name": filename,
+            "content_url": content_url,
+            "mapped_content_url": content_url,
+            "content_type": content_type.split(";")[0],
+            "size": len(content),
+            "width": None,
+            "height": None,
+            "inline": False,
+            "deleted": False,
+            "malware_access_override": False,
+            "malware_scan_result": "not_scanned",
             "thumbnails": [],
         }
         store["attachments"][attachment_id] = {"attachment": attachment, "content": content}
         entry = store["uploads"].setdefault(token, {"attachment_ids": [], "used": False})
         entry["attachment_ids"].append(attachment_id)
         expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = {"upload": {
-            "token": token, "expires_at": expires,
-            "attachments": [copy.deepcopy(store["attachments"][aid]["attachment"])
-                            for aid in entry["attachment_ids"]],
-            "attachment": copy.deepcopy(attachment),
-        }}
-    return _json(body, 201, {"Location": attachment["url"]})
+        body = {
+            "upload": {
+                "token": token,
+                "expires_at": expires,
+                "attachments": [
+                    copy.deepcopy(store["attachments"][aid]["attachment"])
+                    for aid in entry["attachment_ids"]
+                ],
+                "attachment": copy.deepcopy(attachment),
+            }
+        }
+    return _json(body, 201, {"Location": str(attachment["url"])})
 
 
 @blueprint.get("/api/v2/attachments/<int:attachment_id>.json")
@@ -762,8 +1064,9 @@ def show_many_organizations() -> Response:
     with state.lock:
         orgs = _store(state)["organizations"]
         found = [_render_org(orgs[oid]) for oid in ids if oid in orgs]
-    return _json({"organizations": found, "next_page": None, "previous_page": None,
-                  "count": len(found)})
+    return _json(
+        {"organizations": found, "next_page": None, "previous_page": None, "count": len(found)}
+    )
 
 
 @blueprint.get("/api/v2/ticket_fields.json")
@@ -801,25 +1104,39 @@ def search() -> Response:
         if kind in ("user", "organization"):
             pool = store["users"] if kind == "user" else store["organizations"]
             rendered = _render_user if kind == "user" else _render_org
-            found = [{**rendered(item), "result_type": kind} for item in pool.values()
-                     if all(w in json.dumps(item).lower() for w in words)]
+            found = [
+                {**rendered(item), "result_type": kind}
+                for item in pool.values()
+                if all(w in json.dumps(item).lower() for w in words)
+            ]
             return _json({**_paginate(found, "results"), "facets": None})
-        matched = [t for tid, t in sorted(store["tickets"].items())
-                   if tid not in store["deleted_tickets"]
-                   and all(_matches(store, t, c) for c in conditions)
-                   and all(w in f"{t['subject']} {t['description']}".lower() for w in words)]
+        matched = [
+            t
+            for tid, t in sorted(store["tickets"].items())
+            if tid not in store["deleted_tickets"]
+            and all(_matches(store, t, c) for c in conditions)
+            and all(w in f"{t['subject']} {t['description']}".lower() for w in words)
+        ]
         if request.args.get("sort_order") == "desc":
             matched.reverse()
-        body = _paginate([{**_render_ticket(t), "result_type": "ticket"} for t in matched],
-                         "results")
+        body = _paginate(
+            [{**_render_ticket(t), "result_type": "ticket"} for t in matched], "results"
+        )
         page_ids = {r["id"] for r in body["results"]}
-        body.update(_sideloads(store, [t for t in matched if t["id"] in page_ids],
-                               _includes(request.args.get("include"), "tickets")))
+        body.update(
+            _sideloads(
+                store,
+                [t for t in matched if t["id"] in page_ids],
+                _includes(request.args.get("include"), "tickets"),
+            )
+        )
         body["facets"] = None
         return _json(body)
 
 
-def _matches(store: dict[str, Any], ticket_: dict[str, Any], condition: tuple[bool, str, str, str]) -> bool:
+def _matches(
+    store: dict[str, Any], ticket_: dict[str, Any], condition: tuple[bool, str, str, str]
+) -> bool:
     negate, key, op, value = condition
     if key in ("tags", "tag"):
         result = value in [t.lower() for t in ticket_["tags"]]
@@ -852,50 +1169,83 @@ def _matches(store: dict[str, Any], ticket_: dict[str, Any], condition: tuple[bo
 def authorize() -> Response:
     args = request.args
     redirect_uri, client_id = args.get("redirect_uri", ""), args.get("client_id", "")
-    if args.get("response_type") != "code" or not client_id or \
-            urlsplit(redirect_uri).scheme not in ("http", "https"):
-        return _json({"error": "invalid_request",
-                      "error_description": "response_type=code, client_id and an absolute "
-                                           "redirect_uri are required"}, 400)
+    if (
+        args.get("response_type") != "code"
+        or not client_id
+        or urlsplit(redirect_uri).scheme not in ("http", "https")
+    ):
+        return _json(
+            {
+                "error": "invalid_request",
+                "error_description": "response_type=code, client_id and an absolute "
+                "redirect_uri are required",
+            },
+            400,
+        )
     code = secrets.token_urlsafe(24)
     state = _state()
     with state.lock:
-        _store(state)["codes"][code] = {"client_id": client_id, "redirect_uri": redirect_uri,
-                                        "scope": args.get("scope", "read write")}
+        _store(state)["codes"][code] = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": args.get("scope", "read write"),
+        }
     parts = urlsplit(redirect_uri)
     params = [*parse_qsl(parts.query), ("code", code)]
     if "state" in args:
         params.append(("state", args["state"]))
-    return redirect(urlunsplit(parts._replace(query=urlencode(params))), 302)  # type: ignore[return-value]
+    return Response(
+        status=302, headers={"Location": urlunsplit(parts._replace(query=urlencode(params)))}
+    )
 
 
 @blueprint.post("/oauth/tokens")
 def tokens() -> Response:
+    # JSON (Zendesk's documented form) or form-encoded; the client in the body or, as OAuth
+    # libraries such as authlib send it by default, in HTTP Basic auth (client_secret_basic).
     data: dict[str, Any] = dict(request.form) or (request.get_json(silent=True) or {})
     client_id, client_secret = str(data.get("client_id", "")), str(data.get("client_secret", ""))
+    if request.authorization and request.authorization.type == "basic":
+        client_id = request.authorization.username or client_id
+        client_secret = request.authorization.password or client_secret
     state = _state()
     with state.lock:
         store = _store(state)
         expected = store["oauth_clients"].get(client_id)
-        if not client_id or not client_secret or (expected is not None and expected != client_secret):
-            return _json({"error": "invalid_client",
-                          "error_description": "Client authentication failed."}, 401)
+        if (
+            not client_id
+            or not client_secret
+            or (expected is not None and expected != client_secret)
+        ):
+            return _json(
+                {"error": "invalid_client", "error_description": "Client authentication failed."},
+                401,
+            )
         grant = data.get("grant_type")
         if grant == "authorization_code":
             code = store["codes"].pop(str(data.get("code", "")), None)
-            if code is None or code["client_id"] != client_id or \
-                    code["redirect_uri"] != data.get("redirect_uri"):
+            if (
+                code is None
+                or code["client_id"] != client_id
+                or code["redirect_uri"] != data.get("redirect_uri")
+            ):
                 return _invalid_grant()
-            return _json(_issue(store, client_id, str(data.get("scope") or code["scope"]),
-                                _expires_in(data)))
+            return _json(
+                _issue(store, client_id, str(data.get("scope") or code["scope"]), _expires_in(data))
+            )
         if grant == "refresh_token":
             old = store["refresh_tokens"].pop(str(data.get("refresh_token", "")), None)
             if old is None or old["client_id"] != client_id:
                 return _invalid_grant()
             store["access_tokens"].pop(old["access"], None)
             return _json(_issue(store, client_id, old["scope"], _expires_in(data)))
-        return _json({"error": "unsupported_grant_type",
-                      "error_description": "The authorization grant type is not supported."}, 400)
+        return _json(
+            {
+                "error": "unsupported_grant_type",
+                "error_description": "The authorization grant type is not supported.",
+            },
+            400,
+        )
 
 
 def _expires_in(data: dict[str, Any]) -> int:
@@ -906,8 +1256,12 @@ def _expires_in(data: dict[str, Any]) -> int:
 
 
 def _invalid_grant() -> Response:
-    return _json({"error": "invalid_grant",
-                  "error_description": "The provided authorization grant is invalid, expired, "
-                                       "revoked, does not match the redirection URI used in the "
-                                       "authorization request, or was issued to another client."},
-                 400)
+    return _json(
+        {
+            "error": "invalid_grant",
+            "error_description": "The provided authorization grant is invalid, expired, "
+            "revoked, does not match the redirection URI used in the "
+            "authorization request, or was issued to another client.",
+        },
+        400,
+    )
