@@ -178,3 +178,24 @@ def test_sent_mail_is_readable_at_dev_mail(served: dict, browser: Browser) -> No
     page.wait_for_load_state()
     assert page.url.startswith(f"{base}/s/")
     page.close()
+
+
+def test_the_demo_works_offline_with_the_crm_sandbox(served: dict) -> None:
+    """`make run` serves the Zendesk and Salesforce simulators and connects the demo org to them."""
+    key = served["output"].split("admin: admin@demo.countersign.test  API key: ")[1].split()[0]
+    auth = {"Authorization": f"Bearer {key}"}
+    base = served["base"]
+    templates = requests.get(f"{base}/api/v1/templates", headers=auth, timeout=10).json()["items"]
+    saas = next(t for t in templates if t["name"].startswith("SaaS"))
+    prefill = requests.post(
+        f"{base}/api/v1/templates/{saas['id']}/prefill",
+        headers=auth,
+        timeout=30,
+        json={"crm": {"system": "zendesk", "object": "ticket", "record_id": "1"}},
+    )
+    assert prefill.status_code == 200, prefill.text
+    assert prefill.json()["fields"]["customer_name"]["value"] == "Peter Gibbons"
+    connections = requests.get(f"{base}/api/v1/crm-connections", headers=auth, timeout=10).json()[
+        "items"
+    ]
+    assert {c["system"] for c in connections} == {"zendesk", "salesforce"}
