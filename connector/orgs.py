@@ -266,14 +266,23 @@ def _connect_demo_sandbox(session: Session, org: Org) -> None:
         return
     for system, base_url, token in DEMO_CRM:
         existing = connection_for(session, org.id, system)
-        if existing is not None and existing.api_base_url == sandbox["url"]:
+        if (
+            existing is not None
+            and existing.api_base_url == sandbox["url"]
+            and existing.settings.get("app_id")
+        ):
             continue
+        # The sandbox's demo app installation (Zendesk) and canvas app secret (Salesforce).
         connect(
             session,
             org=org,
             system=system,
             base_url=base_url,
             api_base_url=sandbox["url"],
-            credentials={"access_token": token, "webhook_secret": "sandbox-webhook-secret"},
-            settings={"ca_bundle": sandbox["ca_pem"]},
+            credentials={
+                "access_token": token,
+                "webhook_secret": "sandbox-webhook-secret",
+                "consumer_secret": "sandbox-consumer-secret",
+            },
+            settings={"ca_bundle": sandbox["ca_pem"], "app_id": 1001, "installation_id": 2002},
         )

@@ -30,9 +30,8 @@ def favicon() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from embed_ui import crm_oauth, devmail, signing
+    from embed_ui import crm_oauth, demo, devmail, embed, signing
 
     app.register_blueprint(bp)
-    signing.init_app(app)
-    devmail.init_app(app)
-    crm_oauth.init_app(app)
+    for module in (signing, devmail, crm_oauth, embed, demo):
+        module.init_app(app)

@@ -10,6 +10,7 @@ from flask import g, request
 
 from connector.actors import Actor
 from connector.db import request_session
+from connector.embedding import read_panel_token
 from connector.models import Role
 from connector.orgs import authenticate_api_key
 from connector.problems import Problem
@@ -53,6 +54,12 @@ def _authenticate() -> Principal:
         raise unauthorized("Send an API key: Authorization: Bearer cs_…")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise unauthorized("Use the Bearer scheme: Authorization: Bearer cs_…")
+    if credentials.strip().startswith("p."):
+        # A panel token from a verified CRM entry point: it acts as the CRM's user.
+        user = read_panel_token(request_session(), credentials.strip())
+        if user is None:
+            raise unauthorized("The panel session ended; reopen the ticket or record.")
+        return Principal(org_id=user.org_id, role=Role(user.role), user_id=user.id)
     key = authenticate_api_key(request_session(), credentials)
     if key is None:
         raise unauthorized("The API key is unknown or revoked.")

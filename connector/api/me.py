@@ -12,6 +12,7 @@ from connector.api import bp, spec
 from connector.api.auth import current_principal, require_key
 from connector.api.schemas import ProblemOut
 from connector.db import request_session
+from connector.embedding import issue_panel_token
 from connector.models import Org, Role
 from connector.orgs import set_org_logo, update_org
 from connector.problems import Problem
@@ -96,3 +97,26 @@ def patch_org(json: OrgSettingsIn) -> OrgSettingsOut:
     return OrgSettingsOut(
         id=org.id, slug=org.slug, name=org.name, embed_origins=org.settings.get("embed_origins", [])
     )
+
+
+class PanelTokenOut(BaseModel):
+    token: str
+    expires_at: str
+
+
+@bp.post("/panel/refresh")
+@require_key()
+@spec.validate(
+    resp=Response(HTTP_200=PanelTokenOut, HTTP_401=ProblemOut),
+    tags=["account"],
+    operation_id="refreshPanelToken",
+)
+def refresh_panel_token() -> PanelTokenOut:
+    """A fresh panel token for the embedded agent panel (call it with the current one)."""
+    principal = current_principal()
+    if principal.user_id is None:
+        raise Problem(403, "Forbidden", "Only a panel session (a CRM user) can be refreshed.")
+    token, expires_at = issue_panel_token(
+        org_id=principal.org_id, user_id=principal.user_id, role=principal.role.value
+    )
+    return PanelTokenOut(token=token, expires_at=expires_at)

@@ -332,3 +332,25 @@ def validate_values(template_id: str, json: ValuesIn) -> ValuesCheck:
         active_fields=sorted(evaluation.active),
         roles=evaluation.active_roles,
     )
+
+
+class HtmlPreviewOut(BaseModel):
+    html: str
+
+
+@bp.post("/templates/<template_id>/preview-html")
+@require_key()
+@spec.validate(
+    json=ValuesIn,
+    resp=Response(HTTP_200=HtmlPreviewOut, HTTP_422=ProblemOut, **ERRORS),
+    tags=["templates"],
+    operation_id="previewTemplateHtml",
+)
+def preview_template_html(template_id: str, json: ValuesIn) -> HtmlPreviewOut:
+    """The document with these values as the HTML the signing page shows (a live preview)."""
+    session = request_session()
+    principal = current_principal()
+    template = service.get_template(session, principal, template_id)
+    return HtmlPreviewOut(
+        html=service.preview_html(session, actor=principal, template=template, values=json.fields)
+    )

@@ -402,6 +402,16 @@ def preview(
     return render_pdf(document_items(evaluation), decor).pdf
 
 
+def preview_html(
+    session: Session, *, actor: Actor, template: Template, values: Mapping[str, Any]
+) -> str:
+    """The HTML rendering of the document with these values (invalid values print as blanks)."""
+    from connector.templates.render_html import render_html
+
+    evaluation = check_values(session, actor=actor, template=template, values=values)
+    return render_html(document_items(evaluation))
+
+
 def pdf_values(evaluation: Evaluation) -> dict[str, str | bool]:
     values: dict[str, str | bool] = {}
     for spec in evaluation.definition.fields:

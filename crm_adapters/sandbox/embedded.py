@@ -13,7 +13,7 @@ import click
 from flask import Flask
 from werkzeug.serving import make_server
 
-from crm_adapters.sandbox import Tls, create_sandbox_app, make_tls
+from crm_adapters.sandbox import SandboxState, Tls, create_sandbox_app, make_tls, sandbox_state
 
 log = logging.getLogger(__name__)
 EXTENSION = "countersign.sandbox"
@@ -37,24 +37,28 @@ class EmbeddedSandbox:
         self.url = f"https://127.0.0.1:{port}"
         self.lock = threading.Lock()
         self.started = False
+        self.state: SandboxState | None = None
 
-    def start(self) -> None:
+    def start(self) -> SandboxState | None:
+        """Serve the simulators (once); returns their state, for the demo pages."""
         with self.lock:
             if self.started:
-                return
+                return self.state
             self.started = True
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
-            sandbox = create_sandbox_app(base_url=self.url)
             try:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
+                sandbox = create_sandbox_app(base_url=self.url)
                 server = make_server(
                     "127.0.0.1", self.port, sandbox, threaded=True, ssl_context=context
                 )
-            except OSError as err:
+            except Exception as err:  # noqa: BLE001 - the demo simulators must never break the app
                 log.warning("CRM sandbox not started on port %s: %s", self.port, err)
-                return
+                return None
+            self.state = sandbox_state(sandbox)
             threading.Thread(target=server.serve_forever, name="crm-sandbox", daemon=True).start()
             log.info("CRM sandbox (Zendesk and Salesforce simulators) at %s", self.url)
+            return self.state
 
 
 def init_app(app: Flask) -> None:
@@ -67,8 +71,13 @@ def init_app(app: Flask) -> None:
     sandbox = EmbeddedSandbox(app, settings.port + 1)
     app.extensions[EXTENSION] = {"url": sandbox.url, "ca_pem": sandbox.tls.ca_pem.decode()}
     app.extensions["countersign.sandbox_url"] = sandbox.url
+    app.extensions["countersign.sandbox_start"] = sandbox.start
     if not app.config["TESTING"]:
-        app.before_request(sandbox.start)
+
+        def start_with_first_request() -> None:
+            sandbox.start()  # a before_request hook must return None, not the state
+
+        app.before_request(start_with_first_request)
 
 
 @click.command("sandbox")

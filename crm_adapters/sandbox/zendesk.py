@@ -148,7 +148,16 @@ def seed(state: SandboxState) -> None:
                 "pt-BR",
                 {"job_title": "Procurement", "account_tier": "silver"},
             ),
-            (AGENT_ID, "Sam Agent", "agent@countersign.test", None, "agent", None, "en-US", {}),
+            (
+                AGENT_ID,
+                "Sam Agent",
+                "agent@demo.countersign.test",
+                None,
+                "agent",
+                None,
+                "en-US",
+                {},
+            ),
         ):
             store["users"][user_id] = _user(
                 user_id, name, email, user_org, role, phone, locale, fields, now
@@ -1265,3 +1274,69 @@ def _invalid_grant() -> Response:
         },
         400,
     )
+
+
+# Signed URLs: the Countersign app installed in the simulated account signs an RS256 JWT each
+# time the ticket sidebar opens; the app's public key is served as Zendesk serves it.
+
+DEMO_APP_ID = 1001
+DEMO_INSTALLATION_ID = 2002
+
+
+def _app_key(state: SandboxState) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    with state.lock:
+        store = _store(state)
+        if "app_key" not in store:
+            store["app_key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return store["app_key"]
+
+
+def app_public_key_pem(state: SandboxState) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        _app_key(state)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+def sign_app_jwt(
+    state: SandboxState,
+    *,
+    subdomain_url: str,
+    installation_id: int = DEMO_INSTALLATION_ID,
+    user_id: int = AGENT_ID,
+    ttl_seconds: int = 300,
+) -> str:
+    """The JWT Zendesk POSTs as ``token`` to a signed-URL app location."""
+    import time as _time
+
+    from cryptography.hazmat.primitives import serialization
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    pem = _app_key(state).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    now = int(_time.time())
+    claims = {
+        "iss": subdomain_url,
+        "aud": f"{subdomain_url}/api/v2/apps/installations/{installation_id}.json",
+        "sub": f"{subdomain_url}/api/v2/users/{user_id}.json",
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode({"alg": "RS256", "typ": "JWT"}, claims, RSAKey.import_key(pem))
+
+
+@blueprint.get("/api/v2/apps/<int:app_id>/public_key.pem")
+def app_public_key(app_id: int) -> Response:
+    denied = _authenticate()
+    if denied is not None:
+        return denied
+    if app_id != DEMO_APP_ID:
+        return _not_found()
+    return Response(app_public_key_pem(_state()), mimetype="application/x-pem-file")
