@@ -43,6 +43,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["countersign.settings"] = settings
     if settings.production:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    from manifests.cli import manifests_cli
+
+    app.cli.add_command(manifests_cli)
     modules = (
         logs,
         headers,
