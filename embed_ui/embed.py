@@ -57,14 +57,13 @@ def _open_panel(verify) -> ResponseReturnValue:
     user = panel_user(session, context.org_id, email=context.user_email, name=context.user_name)
     token, expires_at = issue_panel_token(org_id=context.org_id, user_id=user.id, role=user.role)
     allow_framing_by(frame_origins(session, context.org_id))
+    requester, label = _record_summary(context)
     page_context = {
         "system": context.system,
         "object": context.object,
         "record_id": context.record_id,
-        "record_label": f"#{context.record_id}"
-        if context.system == "zendesk"
-        else f"{context.object} {context.record_id}",
-        "requester": _requester(context),
+        "record_label": label,
+        "requester": requester,
         "user": {"name": user.name, "email": user.email, "role": user.role},
         "org_name": org_name(session, context.org_id),
         "locale": context.locale if context.locale in ("en", "es") else "en",
@@ -74,27 +73,34 @@ def _open_panel(verify) -> ResponseReturnValue:
     return response, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _requester(context: EmbedContext) -> dict[str, str]:
-    """Who the contract is for by default: the ticket's requester, the record's primary contact."""
+def _record_summary(context: EmbedContext) -> tuple[dict[str, str], str]:
+    """The default recipient (the ticket's requester, the record's primary contact) and a label
+    for the record, read through the CRM adapter."""
     from connector.crm.connections import connection_info
     from crm_adapters.base import CrmError, RateLimited, adapter_for
 
+    zendesk = context.system == "zendesk"
+    label = f"#{context.record_id}" if zendesk else f"{context.object} {context.record_id}"
     try:
         values = adapter_for(connection_info(request_session(), context.connection)).fetch_record(
             context.object, context.record_id
         )
     except (CrmError, RateLimited, OSError) as err:
-        log.info("no requester for %s %s: %s", context.object, context.record_id, err)
-        return {"name": "", "email": ""}
-    if context.system == "zendesk":
-        return {
+        log.info("no summary for %s %s: %s", context.object, context.record_id, err)
+        return {"name": "", "email": ""}, label
+    if zendesk:
+        subject = values.get("ticket.subject")
+        requester = {
             "name": str(values.get("ticket.requester.name") or ""),
             "email": str(values.get("ticket.requester.email") or ""),
         }
-    return {
+        return requester, f"{label} {subject}" if subject else label
+    name = values.get(f"{context.object}.Name")
+    requester = {
         "name": str(values.get("Contact.Name") or ""),
         "email": str(values.get("Contact.Email") or ""),
     }
+    return requester, f"{context.object}: {name}" if name else label
 
 
 def _refuse(message: str) -> ResponseReturnValue:

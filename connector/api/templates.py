@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import Response as FlaskResponse
 from flask import current_app, request
@@ -74,8 +74,17 @@ class VersionList(BaseModel):
     items: list[VersionOut]
 
 
+class RecordRefIn(BaseModel):
+    system: Literal["zendesk", "salesforce"]
+    object: str = Field(min_length=1, max_length=100)
+    record_id: str = Field(min_length=1, max_length=100)
+
+
 class ValuesIn(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
+    crm: RecordRefIn | None = Field(
+        None, description="prefill from this record (locked values win)"
+    )
 
 
 class MissingField(BaseModel):
@@ -118,6 +127,10 @@ def _template_out(template: Template) -> TemplateOut:
     version = service.current_version(session, template)
     kind = "pdf" if service.base_pdf(session, version) else "document"
     return TemplateOut(**_summary(template), kind=kind, definition=version.definition)
+
+
+def _crm(body: ValuesIn) -> dict[str, str] | None:
+    return body.crm.model_dump() if body.crm else None
 
 
 def _max_upload() -> int:
@@ -302,7 +315,9 @@ def preview_template(template_id: str, json: ValuesIn) -> FlaskResponse:
     session = request_session()
     principal = current_principal()
     template = service.get_template(session, principal, template_id)
-    pdf = service.preview(session, actor=principal, template=template, values=json.fields)
+    pdf = service.preview(
+        session, actor=principal, template=template, values=json.fields, crm=_crm(json)
+    )
     response = FlaskResponse(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="preview-{template.id}.pdf"'
     return response
@@ -322,7 +337,7 @@ def validate_values(template_id: str, json: ValuesIn) -> ValuesCheck:
     principal = current_principal()
     template = service.get_template(session, principal, template_id)
     evaluation = service.check_values(
-        session, actor=principal, template=template, values=json.fields
+        session, actor=principal, template=template, values=json.fields, crm=_crm(json)
     )
     return ValuesCheck(
         valid=evaluation.is_complete_for("sender"),
@@ -352,5 +367,7 @@ def preview_template_html(template_id: str, json: ValuesIn) -> HtmlPreviewOut:
     principal = current_principal()
     template = service.get_template(session, principal, template_id)
     return HtmlPreviewOut(
-        html=service.preview_html(session, actor=principal, template=template, values=json.fields)
+        html=service.preview_html(
+            session, actor=principal, template=template, values=json.fields, crm=_crm(json)
+        )
     )

@@ -321,7 +321,10 @@ def _check_against_pdf(definition: TemplateDefinition, info: PdfInfo) -> None:
 
 
 def check_sender_values(
-    definition: TemplateDefinition, values: Mapping[str, Any], actor: Actor
+    definition: TemplateDefinition,
+    values: Mapping[str, Any],
+    actor: Actor,
+    crm_values: Mapping[str, Any] | None = None,
 ) -> None:
     """403 for a locked field changed by an agent; 422 for keys the sender may not fill."""
     if not isinstance(values, Mapping):
@@ -342,7 +345,9 @@ def check_sender_values(
                 }
             )
         elif (
-            spec.locked and actor.role != Role.ADMIN and not _same_value(spec, value, spec.default)
+            spec.locked
+            and actor.role != Role.ADMIN
+            and not _same_value(spec, value, (crm_values or {}).get(key, spec.default))
         ):
             raise Problem(
                 403,
@@ -364,19 +369,37 @@ def _same_value(spec: Any, value: Any, default: Any) -> bool:
 
 
 def check_values(
-    session: Session, *, actor: Actor, template: Template, values: Mapping[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    template: Template,
+    values: Mapping[str, Any],
+    crm: Mapping[str, str] | None = None,
 ) -> Evaluation:
+    """Check and evaluate sender values; with a CRM record, its values fill in (locked ones win)."""
+    from connector.crm.prefill import CrmRecord, merge, prefill
+
     definition = TemplateDefinition.model_validate(current_version(session, template).definition)
-    check_sender_values(definition, values, actor)
-    return evaluate(definition, values)
+    prefilled = {}
+    if crm:
+        record = CrmRecord(crm["system"], crm["object"], crm["record_id"])
+        prefilled = prefill(session, actor.org_id, definition, record)
+    crm_values = {key: p.value for key, p in prefilled.items()}
+    check_sender_values(definition, values, actor, crm_values)
+    return evaluate(definition, merge(dict(values), prefilled))
 
 
 def preview(
-    session: Session, *, actor: Actor, template: Template, values: Mapping[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    template: Template,
+    values: Mapping[str, Any],
+    crm: Mapping[str, str] | None = None,
 ) -> bytes:
     """The document as it would be sent, marked DRAFT; invalid values are a 422."""
     version = current_version(session, template)
-    evaluation = check_values(session, actor=actor, template=template, values=values)
+    evaluation = check_values(session, actor=actor, template=template, values=values, crm=crm)
     if evaluation.invalid:
         first = evaluation.invalid[0]
         raise Problem(
@@ -403,12 +426,17 @@ def preview(
 
 
 def preview_html(
-    session: Session, *, actor: Actor, template: Template, values: Mapping[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    template: Template,
+    values: Mapping[str, Any],
+    crm: Mapping[str, str] | None = None,
 ) -> str:
     """The HTML rendering of the document with these values (invalid values print as blanks)."""
     from connector.templates.render_html import render_html
 
-    evaluation = check_values(session, actor=actor, template=template, values=values)
+    evaluation = check_values(session, actor=actor, template=template, values=values, crm=crm)
     return render_html(document_items(evaluation))
 
 

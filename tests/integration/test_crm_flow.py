@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from connector import outbox
 from connector.crm.writeback import KIND, queue_status
 from connector.db import commit
-from connector.models import Envelope, EnvelopeStatus, OutboxMessage, OutboxStatus, utcnow
+from connector.models import Envelope, EnvelopeStatus, OutboxMessage, OutboxStatus, Role, utcnow
 from crm_adapters.sandbox import Faults, SandboxServer
 from crm_adapters.sandbox import salesforce as sf_sandbox
 from crm_adapters.sandbox import zendesk as zd_sandbox
@@ -328,3 +328,52 @@ def _org_id(session: Session) -> uuid.UUID:
     from connector.models import Org
 
     return session.scalars(select(Org.id).where(Org.slug == "acme")).one()
+
+
+def test_previews_use_the_records_locked_values(
+    client: FlaskClient, admin: dict, session: Session, sandbox: SandboxServer
+) -> None:
+    """A locked price from the CRM wins in validate-values and previews, as when sending."""
+    account = next(
+        r["Id"] for r in sf_sandbox.records(sandbox.state, "Account") if r["Name"] == "Initech"
+    )
+    pricier = sf_sandbox.insert(
+        sandbox.state,
+        "Opportunity",
+        {
+            "Name": "Initech premium seats",
+            "AccountId": account,
+            "StageName": "Proposal",
+            "CloseDate": "2026-12-31",
+            "Unit_Price__c": 59,
+            "Seats__c": 10,
+        },
+    )
+    agent = bearer(make_key(session, _org(session), Role.AGENT))
+    template_id = make_template(client, admin)
+    crm = {"system": "salesforce", "object": "Opportunity", "record_id": pricier}
+    checked = client.post(
+        f"/api/v1/templates/{template_id}/validate-values",
+        headers=agent,
+        json={"fields": {"seats": 10}, "crm": crm},
+    )
+    assert checked.status_code == 200, checked.json
+    assert checked.json["values"]["unit_price"] == "59.00"
+    assert checked.json["values"]["total"] == "590.00"
+    same = client.post(
+        f"/api/v1/templates/{template_id}/validate-values",
+        headers=agent,
+        json={"fields": {"seats": 10, "unit_price": 59}, "crm": crm},
+    )
+    cheaper = client.post(
+        f"/api/v1/templates/{template_id}/validate-values",
+        headers=agent,
+        json={"fields": {"seats": 10, "unit_price": 1}, "crm": crm},
+    )
+    assert (same.status_code, cheaper.status_code) == (200, 403)
+
+
+def _org(session: Session):
+    from connector.models import Org
+
+    return session.scalars(select(Org).where(Org.slug == "acme")).one()
