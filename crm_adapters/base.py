@@ -8,10 +8,18 @@ as a result with ``retry_after`` so the outbox reschedules the delivery.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 Outcome = Literal["ok", "retry", "failed"]
@@ -158,3 +166,43 @@ def default_field_mappings(system: str) -> dict[str, str]:
     else:
         return {}
     return dict(DEFAULT_FIELD_MAPPINGS)
+
+
+DEFAULT_RETRY_AFTER = 60.0
+_ca_lock = threading.Lock()
+_ca_folder: Path | None = None
+
+
+def ca_bundle_file(pem: str) -> str:
+    """A file holding ``pem`` (requests verifies TLS against a path), written once per process."""
+    global _ca_folder
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise CrmError("the connection's ca_bundle is not a PEM certificate bundle")
+    digest = hashlib.sha256(pem.encode()).hexdigest()
+    with _ca_lock:
+        if _ca_folder is None:
+            _ca_folder = Path(tempfile.mkdtemp(prefix="countersign-ca-"))
+            atexit.register(shutil.rmtree, _ca_folder, True)
+        path = _ca_folder / f"{digest}.pem"
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            partial.write_text(pem)
+            os.replace(partial, path)
+        return str(path)
+
+
+def parse_retry_after(value: str | None) -> float:
+    """Retry-After as seconds: a number or an HTTP date; the default when absent or unusable."""
+    if not value:
+        return DEFAULT_RETRY_AFTER
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

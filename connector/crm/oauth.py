@@ -7,11 +7,8 @@ encrypted on a new connection.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 from authlib.integrations.requests_client import OAuth2Session
@@ -23,6 +20,7 @@ from connector.actors import Actor
 from connector.crm import connections
 from connector.models import CrmConnection, Org, Role
 from connector.problems import Problem
+from crm_adapters.base import ca_bundle_file
 
 STATE_MAX_AGE = 600
 SCOPES = {"zendesk": "read write", "salesforce": "api refresh_token"}
@@ -152,12 +150,4 @@ def complete(session: Session, *, code: str, state: str) -> CrmConnection:
 
 
 def _verify(ca_bundle: str | None) -> bool | str:
-    if not ca_bundle:
-        return True
-    path = (
-        Path(tempfile.gettempdir())
-        / f"countersign-ca-{hashlib.sha256(ca_bundle.encode()).hexdigest()[:16]}.pem"
-    )
-    if not path.exists():
-        path.write_text(ca_bundle)
-    return str(path)
+    return ca_bundle_file(ca_bundle) if ca_bundle else True

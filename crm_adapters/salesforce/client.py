@@ -21,16 +21,8 @@ So the session carries what the connection needs:
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import ipaddress
-import os
-import shutil
-import tempfile
 import threading
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,53 +30,21 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from crm_adapters.base import ConnectionInfo, CrmError
+from crm_adapters.base import (
+    ConnectionInfo,
+    CrmError,
+    ca_bundle_file,
+    parse_retry_after,
+)
 
 API_VERSION = "59.0"
 #: (connect, read) seconds; ``settings["timeout"]`` overrides the read timeout.
 DEFAULT_TIMEOUT = (5.0, 60.0)
 #: When a rate-limit answer carries no usable Retry-After (Salesforce's 403 never does).
-DEFAULT_RETRY_AFTER = 60.0
 USER_AGENT = "Countersign (simple-salesforce)"
 
-_ca_lock = threading.Lock()
-_ca_folder: Path | None = None
 
-
-def ca_bundle_file(pem: str) -> str:
-    """The path of a file holding ``pem``, written once per process and keyed by its hash, in
-    a private temporary folder (so nobody else can plant a file with other trust anchors)."""
-    global _ca_folder
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise CrmError("the Salesforce connection's ca_bundle is not a PEM certificate bundle")
-    digest = hashlib.sha256(pem.encode()).hexdigest()
-    with _ca_lock:
-        if _ca_folder is None:
-            _ca_folder = Path(tempfile.mkdtemp(prefix="countersign-sf-ca-"))
-            atexit.register(shutil.rmtree, _ca_folder, True)
-        path = _ca_folder / f"{digest}.pem"
-        if not path.exists():
-            partial = path.with_suffix(".partial")
-            partial.write_text(pem)
-            os.replace(partial, path)
-        return str(path)
-
-
-def parse_retry_after(value: str | None) -> float:
-    """Retry-After as seconds: a number or an HTTP date; the default when absent or unusable."""
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+# Shared with the other adapters (crm_adapters.base): ca_bundle_file, parse_retry_after.
 
 
 class ApiAddressAdapter(HTTPAdapter):

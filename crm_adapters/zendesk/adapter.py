@@ -34,6 +34,7 @@ from zenpy.lib.endpoint import Url
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
 from crm_adapters.base import (
+    DEFAULT_RETRY_AFTER,
     Attachment,
     ConnectionInfo,
     CrmAdapter,
@@ -248,7 +249,7 @@ class ZendeskAdapter(CrmAdapter):
         if isinstance(err, RateLimited | CrmError):
             raise err
         if isinstance(err, RatelimitBudgetExceeded):
-            raise RateLimited("Zendesk rate limit", zclient.DEFAULT_RETRY_AFTER) from None
+            raise RateLimited("Zendesk rate limit", DEFAULT_RETRY_AFTER) from None
         if isinstance(err, requests.exceptions.SSLError):
             raise CrmError(f"Zendesk's TLS certificate was not trusted ({what})") from None
         if isinstance(err, requests.Timeout | requests.ConnectionError):
@@ -421,7 +422,7 @@ class ZendeskAdapter(CrmAdapter):
         if isinstance(err, RateLimited):
             return _Abort("retry", f"Zendesk rate limit while {doing}", err.retry_after)
         if isinstance(err, RatelimitBudgetExceeded):
-            return _Abort("retry", f"Zendesk rate limit while {doing}", zclient.DEFAULT_RETRY_AFTER)
+            return _Abort("retry", f"Zendesk rate limit while {doing}", DEFAULT_RETRY_AFTER)
         if isinstance(err, requests.exceptions.SSLError):
             raise CrmError(f"Zendesk's TLS certificate was not trusted ({doing})") from None
         if isinstance(err, requests.Timeout | requests.ConnectionError):

@@ -17,16 +17,8 @@ should a 429 ever reach zenpy, it raises ``RatelimitBudgetExceeded`` before its 
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import os
-import shutil
-import tempfile
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -35,50 +27,21 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 from zenpy import Zenpy
 
-from crm_adapters.base import ConnectionInfo, CrmError, RateLimited
+from crm_adapters.base import (
+    ConnectionInfo,
+    CrmError,
+    RateLimited,
+    ca_bundle_file,
+    parse_retry_after,
+)
 
 #: (connect, read) seconds; ``settings["timeout"]`` overrides the read timeout.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 #: When a 429 carries no usable Retry-After (Zendesk always sends one).
-DEFAULT_RETRY_AFTER = 60.0
 USER_AGENT = "Countersign (zenpy)"
 
-_ca_lock = threading.Lock()
-_ca_folder: Path | None = None
 
-
-def ca_bundle_file(pem: str) -> str:
-    """The path of a file holding ``pem``, written once per process and keyed by its hash (in
-    a private temporary folder, so nobody else can swap the trust anchors)."""
-    global _ca_folder
-    digest = hashlib.sha256(pem.encode()).hexdigest()
-    with _ca_lock:
-        if _ca_folder is None:
-            _ca_folder = Path(tempfile.mkdtemp(prefix="countersign-ca-"))
-            atexit.register(shutil.rmtree, _ca_folder, True)
-        path = _ca_folder / f"{digest}.pem"
-        if not path.exists():
-            partial = path.with_suffix(".partial")
-            partial.write_text(pem)
-            os.replace(partial, path)
-        return str(path)
-
-
-def parse_retry_after(value: str | None) -> float:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+# Shared with the other adapters (crm_adapters.base): ca_bundle_file, parse_retry_after.
 
 
 def zendesk_host(base_url: str) -> tuple[str, str]:
