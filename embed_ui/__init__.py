@@ -20,7 +20,11 @@ bp = Blueprint(
 def home() -> ResponseReturnValue:
     settings = current_app.extensions["countersign.settings"]
     return render_template(
-        "home.html", version=__version__, settings=settings.describe(), base_url=settings.base_url
+        "home.html",
+        version=__version__,
+        settings=settings.describe(),
+        base_url=settings.base_url,
+        demo=settings.crm_sandbox and not settings.production,
     )
 
 

@@ -119,8 +119,12 @@ def _update(session: Session, message: OutboxMessage) -> StatusUpdate:
 def _remember_resume(messages: list[OutboxMessage], result: UpdateResult) -> None:
     """Keep what the next attempt needs to find out whether this one was applied."""
     message = next(m for m in messages if str(m.id) == result.key)
-    if message.payload.get("resume") != result.resume:
-        message.payload = {**message.payload, "resume": result.resume}
+    resume = result.resume
+    if resume is None and result.outcome == "retry":
+        # Still unsure whether an earlier attempt landed: keep checking until one is known.
+        resume = message.payload.get("resume")
+    if message.payload.get("resume") != resume:
+        message.payload = {**message.payload, "resume": resume}
 
 
 def _result(result: UpdateResult) -> outbox.Result:

@@ -257,7 +257,7 @@ def test_500_completions_with_30_percent_faults_write_back_exactly_once(
     org_id = session.scalars(select(Envelope.org_id)).first() or _org_id(session)
     record_id = opportunity_id(sandbox)
     tickets = [zd_sandbox.add_ticket(sandbox.state, subject=f"Bulk {i}") for i in range(250)]
-    sandbox.set_faults(Faults(rate=0.3, kinds=("5xx", "429", "limit"), retry_after=1, seed=7))
+    sandbox.set_faults(Faults(rate=0.3, kinds=("5xx", "429", "limit"), retry_after=1, seed=11))
     with app.app_context():
         envelopes = []
         for i in range(500):
