@@ -28,6 +28,7 @@ run: $(RUNTIME)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo seed
 	@echo "Serving Countersign on http://127.0.0.1:$(PORT)  (stop with Ctrl-C)"
+	@echo "Try the agent panel at http://127.0.0.1:$(PORT)/demo and read mail at /dev/mail"
 	$(BIN)/gunicorn --preload --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 \
 		--access-logfile /dev/null --error-logfile - wsgi:app
 
