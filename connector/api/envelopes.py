@@ -386,6 +386,15 @@ def envelope_audit(envelope_id: str) -> AuditOut:
     envelope = service.get_envelope(session, current_principal(), envelope_id)
     report = audit.verify_chain(session, audit.chain_for(envelope.id, envelope.org_id))
     events = audit.events_of(session, envelope.id)
+    # The export itself is evidence too; it shows from the next read of the trail on.
+    audit.record(
+        session,
+        org_id=envelope.org_id,
+        envelope_id=envelope.id,
+        action="exported",
+        actor=_trail(),
+        data={"events": len(events), "head": report.head},
+    )
     return AuditOut(
         events=[
             AuditEventOut(

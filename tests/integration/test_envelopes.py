@@ -118,6 +118,9 @@ def test_send_route_sign_seal_verify(
         "sealed",
     ):
         assert action in actions
+    again = client.get(f"/api/v1/envelopes/{envelope['id']}/audit", headers=admin).json
+    assert again["events"][-1]["action"] == "exported", "reading the trail is itself recorded"
+    assert again["chain"]["valid"] is True
 
 
 def test_idempotency_key_never_sends_twice(client: FlaskClient, admin: dict) -> None:
