@@ -171,3 +171,95 @@ def _text_page(text: str):
     canvas.drawString(72, 72, text)
     canvas.save()
     return PdfReader(io.BytesIO(buffer.getvalue())).pages[0]
+
+
+def test_a_pdf_form_template_is_filled_stamped_and_sealed(
+    client: FlaskClient, admin: dict, run_jobs: Callable[[], int]
+) -> None:
+    import json as jsonlib
+
+    from tests.pdfs import form_pdf
+    from tests.signing_flow import session_for as open_session
+
+    definition = {
+        "roles": [{"key": "customer", "kind": "signer", "label": "Customer"}],
+        "fields": [
+            {
+                "key": "company",
+                "label": "Company",
+                "type": "text",
+                "required": True,
+                "pdf_field": "company",
+            },
+            {
+                "key": "plan",
+                "label": "Plan",
+                "type": "select",
+                "options": ["basic", "premium"],
+                "pdf_field": "plan",
+            },
+            {
+                "key": "rush",
+                "label": "Rush",
+                "type": "checkbox",
+                "filled_by": "customer",
+                "pdf_field": "rush",
+            },
+            {
+                "key": "signature",
+                "label": "Signature",
+                "type": "signature",
+                "filled_by": "customer",
+                "placement": {"page": 1, "rect": [300, 560, 520, 620]},
+            },
+        ],
+    }
+    created = client.post(
+        "/api/v1/templates",
+        headers=admin,
+        content_type="multipart/form-data",
+        data={
+            "name": "Order form",
+            "pdf": (io.BytesIO(form_pdf()), "order.pdf"),
+            "definition": (io.BytesIO(jsonlib.dumps(definition).encode()), "order.json"),
+        },
+    )
+    assert created.status_code == 201, created.json
+    envelope = client.post(
+        "/api/v1/envelopes",
+        headers=admin,
+        json={
+            "template_id": created.json["id"],
+            "fields": {"company": "Initech", "plan": "premium"},
+            "recipients": [
+                {
+                    "name": "Peter Gibbons",
+                    "email": "p@x.test",
+                    "role": "customer",
+                    "delivery": "embedded",
+                }
+            ],
+        },
+    ).json
+    assert (
+        sign(
+            client,
+            open_session(client, admin, envelope, "customer"),
+            fields={"rush": True},
+            typed="Peter Gibbons",
+        ).status_code
+        == 200
+    )
+    run_jobs()
+
+    final = client.get(f"/api/v1/envelopes/{envelope['id']}/document", headers=admin).data
+    first_page = " ".join(PdfReader(io.BytesIO(final)).pages[0].extract_text().split())
+    assert "Initech" in first_page
+    assert "premium" in first_page
+    assert "Signed as Customer · Peter Gibbons" in first_page
+    verified = client.post(
+        "/api/v1/verify",
+        data={"file": (io.BytesIO(final), "f.pdf")},
+        content_type="multipart/form-data",
+    ).json
+    assert verified["genuine"] is True, verified
