@@ -57,7 +57,11 @@ def deliver_status_batch(
     session: Session, messages: list[OutboxMessage]
 ) -> dict[uuid.UUID, outbox.Result]:
     """Deliver one connection's due status changes through its adapter, in batches it accepts."""
-    connection = session.get(CrmConnection, uuid.UUID(messages[0].coalesce_key.split("|")[0]))  # type: ignore[union-attr]
+    connection_id = uuid.UUID(messages[0].coalesce_key.split("|")[0])  # type: ignore[union-attr]
+    # One delivery per connection at a time: a rotating refresh token is used once, and the
+    # CRM's rate limit is per account.
+    locking = session.get_bind().dialect.name == "postgresql"
+    connection = session.get(CrmConnection, connection_id, with_for_update=locking or None)
     if connection is None or connection.status != "connected":
         return {m.id: outbox.Result("failed", "the CRM connection was removed") for m in messages}
     refreshed: dict[str, Any] = {}
