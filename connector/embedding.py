@@ -130,15 +130,15 @@ def verify_zendesk(session: Session, token: str, *, ticket_id: str | None) -> Em
         raise NotFromTheCrm(f"the token does not verify ({err.error})") from None
     except ValueError as err:
         raise NotFromTheCrm(f"the token does not verify ({err})") from None
-    if not ticket_id or not ticket_id.isdigit():
-        raise NotFromTheCrm("no ticket id")
+    if ticket_id and not ticket_id.isdigit():
+        raise NotFromTheCrm("the ticket id is not a number")
     user = _zendesk_user(connection, str(decoded.claims.get("sub", "")))
     return EmbedContext(
         org_id=connection.org_id,
         connection=connection,
         system="zendesk",
         object="ticket",
-        record_id=ticket_id,
+        record_id=ticket_id or "",
         user_email=user.get("email") or "",
         user_name=user.get("name") or "",
         crm_role=user.get("role") or "agent",

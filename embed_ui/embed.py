@@ -81,6 +81,8 @@ def _record_summary(context: EmbedContext) -> tuple[dict[str, str], str]:
 
     zendesk = context.system == "zendesk"
     label = f"#{context.record_id}" if zendesk else f"{context.object} {context.record_id}"
+    if not context.record_id:
+        return {"name": "", "email": ""}, ""  # inside Zendesk the panel asks ZAF for the ticket
     try:
         values = adapter_for(connection_info(request_session(), context.connection)).fetch_record(
             context.object, context.record_id

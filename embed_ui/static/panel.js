@@ -95,6 +95,7 @@
       yes: "Yes",
       from: "from {system}: {path}",
       locked: "Locked",
+      noRecord: "Open Countersign from a ticket to send a contract.",
       lockedHint: "Set by your organization; it cannot be changed here.",
       calculated: "Calculated",
       calculatedHint: "Calculated: {formula}",
@@ -215,6 +216,7 @@
       yes: "Sí",
       from: "de {system}: {path}",
       locked: "Bloqueado",
+      noRecord: "Abra Countersign desde un ticket para enviar un contrato.",
       lockedHint: "Lo fija su organización; no se puede cambiar aquí.",
       calculated: "Calculado",
       calculatedHint: "Calculado: {formula}",
@@ -2207,5 +2209,40 @@
     startPolling();
   }
 
-  if (root) start();
+  /**
+   * Inside Zendesk the ticket comes from the Zendesk App Framework (the signed URL carries no
+   * ticket): ask the hosting frame for it, then start. Elsewhere the entry point gave it.
+   */
+  function withRecord(then) {
+    if (context.system !== "zendesk" || context.record_id) return then();
+    var client = window.ZAFClient && window.ZAFClient.init();
+    if (!client) {
+      showAlert(t("noRecord"));
+      return undefined;
+    }
+    client
+      .get(["ticket.id", "ticket.subject", "ticket.requester.name", "ticket.requester.email"])
+      .then(
+        function (data) {
+          var id = data["ticket.id"];
+          if (!id) {
+            showAlert(t("noRecord"));
+            return;
+          }
+          context.record_id = String(id);
+          context.record_label = "#" + id + (data["ticket.subject"] ? " " + data["ticket.subject"] : "");
+          context.requester = {
+            name: data["ticket.requester.name"] || "",
+            email: data["ticket.requester.email"] || "",
+          };
+          then();
+        },
+        function () {
+          showAlert(t("noRecord"));
+        }
+      );
+    return undefined;
+  }
+
+  if (root) withRecord(start);
 })();

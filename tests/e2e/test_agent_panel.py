@@ -494,3 +494,92 @@ def test_the_panel_refreshes_its_token_shows_problems_by_field_and_ends_cleanly(
     finally:
         context.close()
     assert not csp_errors(errors), errors
+
+
+ZAF_HOST_PAGE = """<!doctype html>
+<html><body>
+<h1>Mock Zendesk agent workspace</h1>
+<iframe name="zaf-sidebar" style="width:340px;height:700px"></iframe>
+<form method="post" action="{action}" target="zaf-sidebar">
+  <input type="hidden" name="token" value="{token}">
+</form>
+<script>
+  // The Zendesk side of the App Framework protocol: answer the SDK's handshake and its get.
+  window.zafRequests = [];
+  window.addEventListener("message", (event) => {{
+    if (event.origin !== "{panel_origin}") return;
+    const frame = document.querySelector("iframe").contentWindow;
+    const data = JSON.parse(event.data);
+    if (data.key === "iframe.handshake") {{
+      frame.postMessage(JSON.stringify({{key: "zaf.app.registered", appGuid: data.appGuid,
+        message: {{metadata: {{}}, context: {{location: "ticket_sidebar"}}}}}}), "{panel_origin}");
+    }} else if (data.request === "get") {{
+      window.zafRequests.push(data.params);
+      frame.postMessage(JSON.stringify({{id: data.id, result: {{
+        "ticket.id": 1, "ticket.subject": "Upgrade to enterprise",
+        "ticket.requester.name": "Peter Gibbons",
+        "ticket.requester.email": "peter@initech.test"}}}}),
+        "{panel_origin}");
+    }}
+  }});
+  document.forms[0].submit();
+</script>
+</body></html>"""
+
+
+def test_inside_zendesk_the_panel_reads_the_ticket_through_the_app_framework(
+    live: Live, browser: Browser
+) -> None:
+    """A real signed URL carries no ticket: the bundled ZAF SDK asks the hosting frame for it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from crm_adapters.sandbox import zendesk as zd_sandbox
+
+    host_port = free_port()
+    host_origin = f"http://127.0.0.1:{host_port}"
+    assert (
+        live.api("PATCH", "/api/v1/org", json={"embed_origins": [host_origin]}).status_code == 200
+    )
+    state = live.app.extensions["countersign.sandbox_start"]()
+    token = zd_sandbox.sign_app_jwt(
+        state,
+        subdomain_url="https://demo.zendesk.com",
+        installation_id=zd_sandbox.DEMO_INSTALLATION_ID,
+    )
+    action = f"{live.base}/embed/zendesk/sidebar?origin={host_origin}&app_guid=guid-1"
+    html = ZAF_HOST_PAGE.format(action=action, token=token, panel_origin=live.base).encode()
+
+    class Host(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    host = _Server(ThreadingHTTPServer(("127.0.0.1", host_port), Host))
+    page = desktop_context(browser).new_page()
+    errors = console_errors(page)
+    try:
+        page.goto(host_origin + "/")
+        sidebar = framed_panel(page, "zaf-sidebar")
+        expect(sidebar.locator(".panel-record")).to_have_text(
+            "#1 Upgrade to enterprise", timeout=WAIT_MS
+        )
+        sidebar.get_by_label("Template").select_option(label=TEMPLATE_NAME)
+        expect(sidebar.get_by_label("Customer signatory")).to_have_value(
+            "Peter Gibbons", timeout=WAIT_MS
+        )
+        requests_made = page.evaluate("() => window.zafRequests")
+        assert [
+            "ticket.id",
+            "ticket.subject",
+            "ticket.requester.name",
+            "ticket.requester.email",
+        ] in requests_made
+        assert csp_errors(errors) == []
+    finally:
+        page.context.close()
+        host.stop()
