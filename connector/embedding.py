@@ -19,7 +19,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
@@ -275,11 +274,6 @@ def sign_canvas_request(secret: str, envelope: dict[str, Any]) -> str:
 
 def _b64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def org_name(session: Session, org_id: uuid.UUID) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -82,7 +82,7 @@ def seal_envelope(session: Session, envelope_id: uuid.UUID) -> Document | None:
         content=sealed,
         envelope_id=envelope.id,
     )
-    certificate = certificate_pdf(_replace(data, sealed_sha256=document.sha256))
+    certificate = certificate_pdf(replace(data, sealed_sha256=document.sha256))
     store_document(
         session,
         org_id=org.id,
@@ -202,12 +202,6 @@ def _auth_method(recipient: Recipient) -> str:
     if recipient.delivery == "embedded":
         return "Embedded session opened by the sender's application"
     return "Email link sent to " + recipient.email
-
-
-def _replace(data: CertificateData, **changes: Any) -> CertificateData:
-    from dataclasses import replace
-
-    return replace(data, **changes)
 
 
 def _with_metadata(pdf: bytes, envelope_id: uuid.UUID) -> bytes:

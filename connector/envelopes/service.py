@@ -32,8 +32,6 @@ from connector.models import (
     Recipient,
     RecipientStatus,
     Role,
-    Template,
-    TemplateVersion,
     User,
     utcnow,
 )
@@ -445,8 +443,3 @@ def expire_due(session: Session, *, now: datetime | None = None) -> int:
         )
         queue_status(session, envelope)
     return len(due)
-
-
-def template_of(session: Session, envelope: Envelope) -> Template:
-    version = session.get_one(TemplateVersion, envelope.template_version_id)
-    return session.get_one(Template, version.template_id)
