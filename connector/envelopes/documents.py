@@ -47,8 +47,10 @@ def document_title(session: Session, envelope: Envelope) -> str:
     return definition.title or session.get_one(Template, version.template_id).name
 
 
-def document_html(session: Session, envelope: Envelope) -> str:
-    return render_html(document_items(evaluation_of(session, envelope)))
+def document_html(
+    session: Session, envelope: Envelope, evaluation: Evaluation | None = None
+) -> str:
+    return render_html(document_items(evaluation or evaluation_of(session, envelope)))
 
 
 def render_document(

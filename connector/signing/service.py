@@ -173,9 +173,10 @@ def describe(
 ) -> dict[str, Any]:
     state, reason = state_of(session, envelope, recipient)
     org = session.get_one(Org, envelope.org_id)
-    definition = definition_of(session, envelope)
     evaluation = evaluation_of(session, envelope)
-    html = document_html(session, envelope)
+    definition = evaluation.definition
+    values = evaluation.json_values()
+    html = document_html(session, envelope, evaluation)
     role = definition.role(recipient.role_key)
     fields = [
         {
@@ -184,7 +185,7 @@ def describe(
             "type": f.type,
             "required": f.required,
             "options": list(f.options),
-            "value": evaluation.json_values().get(f.key),
+            "value": values.get(f.key),
             "validation": (
                 f.validation.model_dump()
                 if f.validation
