@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from werkzeug.serving import make_server
 
 from connector import migrate
 from connector.app import create_app
-from tests.support import free_port
+from tests.support import BackgroundServer, free_port, serve_html
 
 pytestmark = pytest.mark.e2e
 
@@ -71,20 +70,6 @@ class Live:
         return self.instance / "sandbox" / "ca.pem"
 
 
-class _Server:
-    """A server in a daemon thread; ``stop`` shuts it down."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
 def free_port_pair() -> int:
     """A loopback port free now whose next port is free too (the sandbox takes PORT + 1)."""
     for _ in range(50):
@@ -125,7 +110,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     key = re.search(r"admin: .*API key: (\S+)", seeded.output)
     assert key, seeded.output
 
-    server = _Server(make_server("localhost", port, app, threaded=True))
+    server = BackgroundServer(make_server("localhost", port, app, threaded=True))
     try:
         yield Live(app=app, base=base, port=port, key=key.group(1), instance=instance)
     finally:
@@ -531,8 +516,6 @@ def test_inside_zendesk_the_panel_reads_the_ticket_through_the_app_framework(
     live: Live, browser: Browser
 ) -> None:
     """A real signed URL carries no ticket: the bundled ZAF SDK asks the hosting frame for it."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from crm_adapters.sandbox import zendesk as zd_sandbox
 
     host_port = free_port()
@@ -549,17 +532,7 @@ def test_inside_zendesk_the_panel_reads_the_ticket_through_the_app_framework(
     action = f"{live.base}/embed/zendesk/sidebar?origin={host_origin}&app_guid=guid-1"
     html = ZAF_HOST_PAGE.format(action=action, token=token, panel_origin=live.base).encode()
 
-    class Host(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    host = _Server(ThreadingHTTPServer(("127.0.0.1", host_port), Host))
+    _, host = serve_html(html, host_port)
     page = desktop_context(browser).new_page()
     errors = console_errors(page)
     try:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from werkzeug.serving import make_server
 
 from connector import migrate
 from connector.app import create_app
-from tests.support import free_port
+from tests.support import BackgroundServer, free_port, serve_html
 
 pytestmark = pytest.mark.e2e
 
@@ -89,38 +87,9 @@ class Envelope:
     signing_url: str
 
 
-class _Server:
-    """A server in a daemon thread; ``stop`` shuts it down."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
-def host_site(app_base: str) -> tuple[str, _Server]:
+def host_site(app_base: str) -> tuple[str, BackgroundServer]:
     """A host page on http://127.0.0.1:<port> that loads the embed script from the app."""
-    page = HOST_PAGE.format(app=app_base).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    port = free_port()
-    server = _Server(ThreadingHTTPServer(("127.0.0.1", port), Handler))
-    return f"http://127.0.0.1:{port}", server
+    return serve_html(HOST_PAGE.format(app=app_base).encode())
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +114,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     key = re.search(r"admin: .*API key: (\S+)", seeded.output)
     assert key, seeded.output
 
-    server = _Server(make_server("localhost", port, app, threaded=True))
+    server = BackgroundServer(make_server("localhost", port, app, threaded=True))
     try:
         live = Live(app=app, base=base, key=key.group(1), template_id="")
         templates = live.api("GET", "/api/v1/templates", params={"limit": 100})
