@@ -147,20 +147,8 @@ def deliver(session: Session, message_id: uuid.UUID | str, *, now: datetime | No
         _fail(message, f"no handler for messages of kind {message.kind!r}")
         return message.status
     message.attempts += 1
-    try:
-        with session.begin_nested():
-            handler(session, message)
-    except RetryLater as err:
-        message.next_attempt_at = now + err.after
-        message.last_error = str(err)[:2000]
-    except PermanentFailure as err:
-        _fail(message, str(err))
-    except Exception as err:  # noqa: BLE001 - any other error is retried with backoff
-        _retry_with_backoff(message, now, f"{type(err).__name__}: {err}")
-    else:
-        message.status = OutboxStatus.DELIVERED
-        message.delivered_at = now
-        message.last_error = None
+    failure = _run_handler(session, lambda: handler(session, message))
+    _apply(message, failure or Result("ok"), now)
     session.flush()
     return message.status
 
@@ -188,15 +176,10 @@ def deliver_group(session: Session, kind: str, group: str, *, now: datetime | No
         return "0 due"
     for message in messages:
         message.attempts += 1
-    try:
-        with session.begin_nested():
-            results = spec.handler(session, messages)
-    except RetryLater as err:
-        results = {m.id: Result("retry", str(err), err.after) for m in messages}
-    except PermanentFailure as err:
-        results = {m.id: Result("failed", str(err)) for m in messages}
-    except Exception as err:  # noqa: BLE001 - any other error is retried with backoff
-        results = {m.id: Result("retry", f"{type(err).__name__}: {err}") for m in messages}
+    results: dict[uuid.UUID, Result] = {}
+    failure = _run_handler(session, lambda: results.update(spec.handler(session, messages)))
+    if failure is not None:
+        results = {m.id: failure for m in messages}
     counts: dict[str, int] = {}
     for message in messages:
         result = results.get(message.id, Result("retry", "no result for this message"))
@@ -204,6 +187,20 @@ def deliver_group(session: Session, kind: str, group: str, *, now: datetime | No
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
     session.flush()
     return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+
+
+def _run_handler(session: Session, run: Callable[[], object]) -> Result | None:
+    """Run a handler in a savepoint; None when it returned, else what its exception means."""
+    try:
+        with session.begin_nested():
+            run()
+    except RetryLater as err:
+        return Result("retry", str(err), err.after)
+    except PermanentFailure as err:
+        return Result("failed", str(err))
+    except Exception as err:  # noqa: BLE001 - any other error is retried with backoff
+        return Result("retry", f"{type(err).__name__}: {err}")
+    return None
 
 
 def _apply(message: OutboxMessage, result: Result, now: datetime) -> None:
