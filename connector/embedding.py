@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from connector.crm.connections import credentials_of
 from connector.models import CrmConnection, Org, Role, User, utcnow
+from crm_adapters.base import tls_verify
 
 PANEL_TOKEN_LIFETIME = 3600
 CANVAS_MAX_AGE = 15 * 60
@@ -185,8 +186,6 @@ def _zendesk_user(connection: CrmConnection, subject: str) -> dict[str, Any]:
 
 
 def _zendesk_get(connection: CrmConnection, path: str) -> requests.Response:
-    from connector.crm.oauth import _verify
-
     token = credentials_of(connection).get("access_token", "")
     url = (connection.api_base_url or connection.base_url).rstrip("/") + path
     try:
@@ -194,7 +193,7 @@ def _zendesk_get(connection: CrmConnection, path: str) -> requests.Response:
             url,
             headers={"Authorization": f"Bearer {token}"},
             timeout=(5, 15),
-            verify=_verify(connection.settings.get("ca_bundle")),
+            verify=tls_verify(connection.settings.get("ca_bundle")),
         )
     except requests.RequestException as err:
         raise NotFromTheCrm(f"Zendesk did not answer ({type(err).__name__})") from None

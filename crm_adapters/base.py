@@ -191,6 +191,11 @@ def ca_bundle_file(pem: str) -> str:
         return str(path)
 
 
+def tls_verify(ca_bundle: str | None) -> bool | str:
+    """What requests' ``verify`` takes: the connection's CA bundle file, or the system's CAs."""
+    return ca_bundle_file(ca_bundle) if ca_bundle else True
+
+
 def parse_retry_after(value: str | None) -> float:
     """Retry-After as seconds: a number or an HTTP date; the default when absent or unusable."""
     if not value:

@@ -20,7 +20,7 @@ from connector.actors import Actor
 from connector.crm import connections
 from connector.models import CrmConnection, Org, Role
 from connector.problems import Problem
-from crm_adapters.base import ca_bundle_file
+from crm_adapters.base import tls_verify
 
 STATE_MAX_AGE = 600
 SCOPES = {"zendesk": "read write", "salesforce": "api refresh_token"}
@@ -123,7 +123,7 @@ def complete(session: Session, *, code: str, state: str) -> CrmConnection:
             token_endpoint,
             code=code,
             grant_type="authorization_code",
-            verify=_verify(flow.get("ca_bundle")),
+            verify=tls_verify(flow.get("ca_bundle")),
             timeout=20,
         )
     except Exception as err:  # noqa: BLE001 - any failure of the CRM's token endpoint is one message
@@ -147,7 +147,3 @@ def complete(session: Session, *, code: str, state: str) -> CrmConnection:
         credentials=credentials,
         settings=settings,
     )
-
-
-def _verify(ca_bundle: str | None) -> bool | str:
-    return ca_bundle_file(ca_bundle) if ca_bundle else True
